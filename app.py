@@ -1,0 +1,117 @@
+"""The Starlette app: lifespan (clients up, migrations, shutdown), routes and the GraphQL endpoint."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from minio import Minio
+from neo4j import AsyncDriver
+from prometheus_client import make_asgi_app
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+
+import feeds.client
+import graph.driver
+import media.client
+from graph.migrations import apply_migrations
+from schema import schema
+from settings import Settings
+
+logger = logging.getLogger("chirp")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The process-wide clients, opened once in the lifespan and shared by every request."""
+
+    settings: Settings
+    neo4j: AsyncDriver
+    redis: Redis
+    minio: Minio
+
+
+async def open_clients(settings: Settings) -> Clients:
+    """Opens the three clients, migrates Neo4j and makes sure the media bucket exists."""
+    clients = Clients(
+        settings=settings,
+        neo4j=graph.driver.open_driver(settings),
+        redis=feeds.client.open_redis(settings),
+        minio=media.client.open_minio(settings),
+    )
+    await apply_migrations(clients.neo4j)
+    await media.client.ensure_bucket(clients.minio, settings.media_bucket)
+    return clients
+
+
+async def close_clients(clients: Clients) -> None:
+    await clients.neo4j.close()
+    await clients.redis.aclose()
+
+
+def readiness_checks(clients: Clients) -> dict[str, Callable[[], Awaitable[None]]]:
+    return {
+        "neo4j": lambda: graph.driver.ping(clients.neo4j),
+        "redis": lambda: feeds.client.ping(clients.redis),
+        "minio": lambda: media.client.ping(clients.minio, clients.settings.media_bucket),
+    }
+
+
+async def is_up(name: str, probe: Awaitable[None]) -> bool:
+    """One service's readiness; the reason it is down goes to the log, never to the caller."""
+    try:
+        await probe
+    except Exception:
+        logger.warning("readiness: %s is down", name, exc_info=True)
+        return False
+    return True
+
+
+async def healthz(request: Request) -> PlainTextResponse:
+    """The process lives; says nothing about the services behind it."""
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """200 when Neo4j, Redis and MinIO all answer, else 503 naming those that do not."""
+    clients: Clients = request.app.state.clients
+    checks = readiness_checks(clients)
+    timeout = clients.settings.readiness_timeout_seconds
+    results = await asyncio.gather(
+        *(is_up(name, asyncio.wait_for(probe(), timeout)) for name, probe in checks.items())
+    )
+    status = {name: "up" if up else "down" for name, up in zip(checks, results, strict=True)}
+    down = [name for name, state in status.items() if state == "down"]
+    body = {"status": "unavailable" if down else "ready", "services": status, "down": down}
+    return JSONResponse(body, status_code=503 if down else 200)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        clients = await open_clients(settings)
+        app.state.clients = clients
+        try:
+            yield
+        finally:
+            await close_clients(clients)
+
+    graphql = GraphQL(schema, graphql_ide="graphiql")
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Mount("/metrics", make_asgi_app()),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+app = create_app()

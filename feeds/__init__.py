@@ -1,0 +1,1 @@
+"""Everything Redis: timelines, the fan-out stream, caches, counters and pub/sub."""

@@ -1,0 +1,23 @@
+"""Schema migrations: constraints and indexes, each idempotent, applied at every start-up."""
+
+from neo4j import AsyncDriver
+
+# Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide.
+# Full-text indexes back tweet search and user search.
+MIGRATIONS: tuple[str, ...] = (
+    "CREATE CONSTRAINT user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
+    "CREATE CONSTRAINT user_handle_lower IF NOT EXISTS FOR (u:User) REQUIRE u.handleLower IS UNIQUE",
+    "CREATE CONSTRAINT tweet_id IF NOT EXISTS FOR (t:Tweet) REQUIRE t.id IS UNIQUE",
+    "CREATE CONSTRAINT media_id IF NOT EXISTS FOR (m:Media) REQUIRE m.id IS UNIQUE",
+    "CREATE CONSTRAINT hashtag_tag IF NOT EXISTS FOR (h:Hashtag) REQUIRE h.tag IS UNIQUE",
+    "CREATE CONSTRAINT notification_id IF NOT EXISTS FOR (n:Notification) REQUIRE n.id IS UNIQUE",
+    "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
+    "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
+)
+
+
+async def apply_migrations(driver: AsyncDriver) -> None:
+    """Applies every migration, then waits until the indexes are online so the first query can use them."""
+    for statement in MIGRATIONS:
+        await driver.execute_query(statement)
+    await driver.execute_query("CALL db.awaitIndexes(300)")

@@ -1,0 +1,1 @@
+"""Everything MinIO: validation, content-addressed storage, renditions, CDN URLs."""

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite (lint, types, pytest) against the real services, starting them first if needed.
+# Arguments go to pytest. pytest exits 5 when it collects no test, so an empty run fails too.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+"$CHIRP_ROOT/scripts/services.sh" start
+ensure_uv
+cd "$CHIRP_ROOT"
+"${UV[@]}" sync --locked --quiet
+"${UV[@]}" run --locked ruff check .
+"${UV[@]}" run --locked ruff format --check --quiet .
+"${UV[@]}" run --locked mypy .
+exec "${UV[@]}" run --locked pytest "$@"

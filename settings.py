@@ -1,0 +1,37 @@
+"""Chirp's configuration: every setting comes from an environment variable, read here only."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Defaults match scripts/env.sh, so a developer machine needs no configuration."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    neo4j_host: str = "127.0.0.1"
+    neo4j_port: int = 7687
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = "chirp-dev-password"
+
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_password: str = ""
+    redis_db: int = 0
+
+    minio_host: str = "127.0.0.1"
+    minio_port: int = 9000
+    minio_root_user: str = "chirp"
+    minio_root_password: str = "chirp-dev-secret"
+    minio_secure: bool = False
+    media_bucket: str = "chirp-media"
+
+    # How long /readyz waits for each service before calling it down.
+    readiness_timeout_seconds: float = 2.0
+
+    @property
+    def neo4j_uri(self) -> str:
+        return f"neo4j://{self.neo4j_host}:{self.neo4j_port}"
+
+    @property
+    def minio_endpoint(self) -> str:
+        return f"{self.minio_host}:{self.minio_port}"

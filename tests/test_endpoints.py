@@ -1,0 +1,121 @@
+"""The app's HTTP surface: health, readiness (against a Redis this test stops and starts), GraphQL."""
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from app import create_app
+from settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisProcess:
+    """A real redis-server of the test's own, so stopping it disturbs no other test."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        self.port = port
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is installed by scripts/services.sh"
+        self.process = subprocess.Popen(
+            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    redis = RedisProcess(free_port(), tmp_path)
+    redis.start()
+    yield redis
+    if redis.process is not None and redis.process.poll() is None:
+        redis.stop()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_healthz(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.text == "ok"
+
+
+def test_readyz_follows_redis_without_restart(settings: Settings, own_redis: RedisProcess) -> None:
+    with TestClient(create_app(settings.model_copy(update={"redis_port": own_redis.port}))) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {
+            "status": "ready",
+            "services": {"neo4j": "up", "redis": "up", "minio": "up"},
+            "down": [],
+        }
+
+        own_redis.stop()
+        down = client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["down"] == ["redis"]
+        assert down.json()["services"]["redis"] == "down"
+        assert client.get("/healthz").status_code == 200
+
+        own_redis.start()
+        assert client.get("/readyz").status_code == 200
+
+
+def test_graphql_answers_typename(client: TestClient) -> None:
+    response = client.post("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_graphiql_in_the_browser(client: TestClient) -> None:
+    response = client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+def test_graphql_over_websocket(client: TestClient) -> None:
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": "{ __typename }"}})
+        assert ws.receive_json() == {"type": "next", "id": "1", "payload": {"data": {"__typename": "Query"}}}
+        assert ws.receive_json() == {"type": "complete", "id": "1"}
+
+
+def test_metrics(client: TestClient) -> None:
+    response = client.get("/metrics/")
+    assert response.status_code == 200
+    assert "python_info" in response.text

@@ -1,0 +1,55 @@
+"""The service scripts: idempotent, and never fighting another program for a port."""
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SERVICES = Path(__file__).resolve().parent.parent / "scripts" / "services.sh"
+
+
+def services(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SERVICES), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_second_start_installs_nothing_and_reuses_running_services() -> None:
+    result = services("start")
+    assert result.returncode == 0, result.stderr
+    for name in ("neo4j", "redis", "minio"):
+        assert f"{name} already" in result.stderr
+    for install_step in ("fetching", "building", "compiling", "installing", "starting"):
+        assert install_step not in result.stderr
+
+
+def test_status_reports_every_service() -> None:
+    result = services("status")
+    assert result.returncode == 0
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["neo4j", "redis", "minio"]
+    assert all(": up on " in line for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("service", ["neo4j", "redis", "minio"])
+def test_port_held_by_another_program_is_reported(service: str) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = services("start", service, env={f"{service.upper()}_PORT": str(port)})
+    assert result.returncode != 0
+    assert f"port {port} ({service}) is held by another program" in result.stderr
+    assert f"pid={os.getpid()}" in result.stderr
+
+
+def test_unknown_action_is_refused() -> None:
+    result = services("restart")
+    assert result.returncode != 0
+    assert "usage" in result.stderr
