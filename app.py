@@ -2,38 +2,36 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
-from minio import Minio
-from neo4j import AsyncDriver
 from prometheus_client import make_asgi_app
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 import feeds.client
 import graph.driver
 import media.client
 from graph.migrations import apply_migrations
+from graph.snowflake import SnowflakeGenerator
+from resolvers.context import Clients, Context
 from schema import schema
 from settings import Settings
 
 logger = logging.getLogger("chirp")
 
 
-@dataclass(frozen=True)
-class Clients:
-    """The process-wide clients, opened once in the lifespan and shared by every request."""
+class ChirpGraphQL(GraphQL[Context, None]):
+    """Builds each request's context from the process-wide clients and the caller's credentials."""
 
-    settings: Settings
-    neo4j: AsyncDriver
-    redis: Redis
-    minio: Minio
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        clients: Clients = request.app.state.clients
+        return Context(clients=clients, authorization=request.headers.get("authorization"))
 
 
 async def open_clients(settings: Settings) -> Clients:
@@ -43,6 +41,7 @@ async def open_clients(settings: Settings) -> Clients:
         neo4j=graph.driver.open_driver(settings),
         redis=feeds.client.open_redis(settings),
         minio=media.client.open_minio(settings),
+        ids=SnowflakeGenerator(settings.worker_id if settings.worker_id is not None else os.getpid() % 1024),
     )
     await apply_migrations(clients.neo4j)
     await media.client.ensure_bucket(clients.minio, settings.media_bucket)
@@ -82,9 +81,7 @@ async def readyz(request: Request) -> JSONResponse:
     clients: Clients = request.app.state.clients
     checks = readiness_checks(clients)
     timeout = clients.settings.readiness_timeout_seconds
-    results = await asyncio.gather(
-        *(is_up(name, asyncio.wait_for(probe(), timeout)) for name, probe in checks.items())
-    )
+    results = await asyncio.gather(*(is_up(name, asyncio.wait_for(probe(), timeout)) for name, probe in checks.items()))
     status = {name: "up" if up else "down" for name, up in zip(checks, results, strict=True)}
     down = [name for name, state in status.items() if state == "down"]
     body = {"status": "unavailable" if down else "ready", "services": status, "down": down}
@@ -103,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await close_clients(clients)
 
-    graphql = GraphQL(schema, graphql_ide="graphiql")
+    graphql = ChirpGraphQL(schema, graphql_ide="graphiql")
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     minio_secure: bool = False
     media_bucket: str = "chirp-media"
 
+    # Signs the bearer tokens: set your own in every deployment.
+    jwt_secret: str = "chirp-dev-jwt-secret-change-me-0123456789"
+    jwt_ttl_seconds: int = 7 * 24 * 3600
+    # This process's Snowflake worker id (0..1023); distinct processes need distinct ids.
+    # By default it comes from the process id.
+    worker_id: int | None = None
+    max_page_size: int = 100
+
     # How long /readyz waits for each service before calling it down.
     readiness_timeout_seconds: float = 2.0
 

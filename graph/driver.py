@@ -12,6 +12,8 @@ def open_driver(settings: Settings) -> AsyncDriver:
         auth=(settings.neo4j_user, settings.neo4j_password),
         connection_acquisition_timeout=10.0,
         connection_timeout=5.0,
+        # Schema-less warnings (an unknown property before its first write) are noise here.
+        notifications_min_severity="OFF",
     )
 
 

@@ -2,12 +2,17 @@
 
 from neo4j import AsyncDriver
 
-# Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide.
+# Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide;
+# on the keys that make follows, likes, retweets and idempotent posts happen at most once.
 # Full-text indexes back tweet search and user search.
 MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
     "CREATE CONSTRAINT user_handle_lower IF NOT EXISTS FOR (u:User) REQUIRE u.handleLower IS UNIQUE",
     "CREATE CONSTRAINT tweet_id IF NOT EXISTS FOR (t:Tweet) REQUIRE t.id IS UNIQUE",
+    "CREATE CONSTRAINT tweet_retweet_key IF NOT EXISTS FOR (t:Tweet) REQUIRE t.retweetKey IS UNIQUE",
+    "CREATE CONSTRAINT tweet_idempotency IF NOT EXISTS FOR (t:Tweet) REQUIRE t.idempotencyToken IS UNIQUE",
+    "CREATE CONSTRAINT follows_key IF NOT EXISTS FOR ()-[f:FOLLOWS]-() REQUIRE f.key IS UNIQUE",
+    "CREATE CONSTRAINT liked_key IF NOT EXISTS FOR ()-[l:LIKED]-() REQUIRE l.key IS UNIQUE",
     "CREATE CONSTRAINT media_id IF NOT EXISTS FOR (m:Media) REQUIRE m.id IS UNIQUE",
     "CREATE CONSTRAINT hashtag_tag IF NOT EXISTS FOR (h:Hashtag) REQUIRE h.tag IS UNIQUE",
     "CREATE CONSTRAINT notification_id IF NOT EXISTS FOR (n:Notification) REQUIRE n.id IS UNIQUE",

@@ -1,13 +1,18 @@
-"""The Strawberry schema of the public API."""
+"""The Strawberry schema of the public API (../shared/contract.graphql is its contract)."""
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from schema.errors import ContractErrors
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.types import Tweet, User
 
 
-@strawberry.type
-class Query:
-    @strawberry.field(description="The authenticated user; null when anonymous.")
-    def viewer(self) -> None:
-        return None
+class ChirpSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Client errors are not worth a log line; ContractErrors logs the unexpected ones."""
 
 
-schema = strawberry.Schema(query=Query)
+schema = ChirpSchema(query=Query, mutation=Mutation, types=[User, Tweet], extensions=[ContractErrors])

@@ -1,16 +1,20 @@
 """Fixtures for tests against the real Neo4j, Redis and MinIO (started by scripts/test.sh)."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from minio import Minio
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
+from starlette.testclient import TestClient
 
 import feeds.client
 import graph.driver
 import media.client
+from app import create_app
 from settings import Settings
 
 
@@ -49,3 +53,70 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 @pytest.fixture
 def minio(settings: Settings) -> Minio:
     return media.client.open_minio(settings)
+
+
+class Api:
+    """A GraphQL client over the app's HTTP endpoint, as a frontend would use it."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+        """The data of a request that must succeed."""
+        body = self.execute(query, variables, token)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def error_code(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> str:
+        """The extensions.code of a request that must fail with exactly one error."""
+        body = self.execute(query, variables, token)
+        assert len(body.get("errors") or []) == 1, body
+        code: str = body["errors"][0]["extensions"]["code"]
+        return code
+
+    def sign_up(self, handle: str | None = None) -> "Account":
+        handle = handle or f"u{uuid.uuid4().hex[:12]}"
+        data = self.data(
+            "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id handle } } }",
+            {"input": {"handle": handle, "displayName": f"Name {handle}", "password": "correct horse"}},
+        )
+        payload = data["signUp"]
+        return Account(id=payload["user"]["id"], handle=payload["user"]["handle"], token=payload["token"])
+
+    def tweet(self, account: "Account", text: str, **extra: Any) -> str:
+        data = self.data(
+            "mutation($input: CreateTweetInput!) { createTweet(input: $input) { id } }",
+            {"input": {"text": text, **extra}},
+            account.token,
+        )
+        tweet_id: str = data["createTweet"]["id"]
+        return tweet_id
+
+    def follow(self, follower: "Account", followee: "Account") -> None:
+        self.data("mutation($id: ID!) { follow(userId: $id) { id } }", {"id": followee.id}, follower.token)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    handle: str
+    token: str
+
+
+@pytest.fixture
+def app_client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def api(app_client: TestClient) -> Api:
+    return Api(app_client)

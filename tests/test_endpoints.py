@@ -62,9 +62,8 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
+def client(app_client: TestClient) -> TestClient:
+    return app_client
 
 
 def test_healthz(client: TestClient) -> None:

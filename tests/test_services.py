@@ -12,9 +12,7 @@ from redis.asyncio import Redis
 async def test_neo4j_round_trip(neo4j: AsyncDriver, run_id: str) -> None:
     await neo4j.execute_query("CREATE (:RoundTrip {id: $id, text: 'héllo'})", id=run_id)
     try:
-        records, _, _ = await neo4j.execute_query(
-            "MATCH (n:RoundTrip {id: $id}) RETURN n.text AS text", id=run_id
-        )
+        records, _, _ = await neo4j.execute_query("MATCH (n:RoundTrip {id: $id}) RETURN n.text AS text", id=run_id)
         assert [record["text"] for record in records] == ["héllo"]
     finally:
         await neo4j.execute_query("MATCH (n:RoundTrip {id: $id}) DELETE n", id=run_id)

@@ -1,0 +1,52 @@
+"""What the graph layer hands upward: plain immutable records, one per node kind."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from graph.snowflake import timestamp_ms
+
+
+def created_at(snowflake: int) -> datetime:
+    """Ids are time-ordered, so a node's creation time is read off its id rather than stored twice."""
+    return datetime.fromtimestamp(timestamp_ms(snowflake) / 1000, tz=UTC)
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    handle: str
+    display_name: str
+    bio: str
+    avatar_media_id: int | None
+    follower_count: int
+    following_count: int
+    tweet_count: int
+
+
+@dataclass(frozen=True)
+class TweetRecord:
+    id: int
+    author_id: int
+    text: str
+    edited_at: datetime | None
+    retweet_of_id: int | None
+    in_reply_to_id: int | None
+    hashtags: tuple[str, ...]
+    mention_ids: tuple[int, ...]
+    # Counts and viewer flags of a retweet are those of the tweet it retweets.
+    like_count: int
+    retweet_count: int
+    reply_count: int
+
+    @property
+    def subject_id(self) -> int:
+        """The tweet that likes, retweets and replies aimed at this one really go to."""
+        return self.retweet_of_id if self.retweet_of_id is not None else self.id
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a connection: (cursor key, node id) pairs, newest or first first."""
+
+    items: tuple[tuple[int, int], ...]
+    has_next: bool

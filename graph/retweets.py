@@ -1,0 +1,84 @@
+"""Retweets: a Tweet with no text, (:Tweet)-[:RETWEET_OF]->(:Tweet), posted by the retweeter.
+
+Each retweet carries retweetKey "user:original" under a uniqueness constraint: one retweet per
+user per tweet, even when retries race.
+"""
+
+from collections.abc import Sequence
+
+from neo4j import AsyncDriver
+from neo4j.exceptions import ConstraintError
+
+from errors import NotFound
+
+
+def retweet_key(user_id: int, original_id: int) -> str:
+    return f"{user_id}:{original_id}"
+
+
+async def retweet(driver: AsyncDriver, user_id: int, original_id: int, new_id: int) -> tuple[int, bool]:
+    """(the retweet's id, made now). original_id must not itself be a retweet."""
+    key = retweet_key(user_id, original_id)
+    try:
+        records, _, _ = await driver.execute_query(
+            """
+            MATCH (u:User {id: $userId}), (o:Tweet {id: $originalId})
+            OPTIONAL MATCH (existing:Tweet {retweetKey: $key})
+            FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
+              CREATE (u)-[:POSTED]->(:Tweet {id: $id, authorId: $userId, text: '', hashtags: [],
+                                             retweetKey: $key})-[:RETWEET_OF]->(o))
+            RETURN coalesce(existing.id, $id) AS id, existing IS NULL AS created
+            """,
+            userId=user_id,
+            originalId=original_id,
+            key=key,
+            id=new_id,
+        )
+    except ConstraintError:
+        existing = await retweet_of(driver, user_id, original_id)
+        if existing is None:
+            raise
+        return existing, False
+    if not records:
+        raise NotFound("no such tweet")
+    return records[0]["id"], bool(records[0]["created"])
+
+
+async def retweet_of(driver: AsyncDriver, user_id: int, original_id: int) -> int | None:
+    records, _, _ = await driver.execute_query(
+        "MATCH (r:Tweet {retweetKey: $key}) RETURN r.id AS id", key=retweet_key(user_id, original_id)
+    )
+    return records[0]["id"] if records else None
+
+
+async def undo_retweet(driver: AsyncDriver, user_id: int, original_id: int) -> int | None:
+    """Deletes the user's retweet of the tweet; returns its id, or None when there was none."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (o:Tweet {id: $originalId})
+        OPTIONAL MATCH (r:Tweet {retweetKey: $key})
+        WITH r, r.id AS id
+        DETACH DELETE r
+        RETURN id
+        """,
+        originalId=original_id,
+        key=retweet_key(user_id, original_id),
+    )
+    if not records:
+        raise NotFound("no such tweet")
+    removed: int | None = records[0]["id"]
+    return removed
+
+
+async def retweeted_tweets(driver: AsyncDriver, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
+    """Which of the tweets the user has retweeted: one index lookup each, in one query."""
+    records, _, _ = await driver.execute_query(
+        """
+        UNWIND $lookups AS lookup
+        MATCH (:Tweet {retweetKey: lookup.key})
+        RETURN lookup.id AS id
+        """,
+        lookups=[{"id": tweet_id, "key": retweet_key(user_id, tweet_id)} for tweet_id in tweet_ids],
+        routing_="r",
+    )
+    return {record["id"] for record in records}

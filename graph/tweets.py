@@ -1,0 +1,276 @@
+"""Tweets: (:User)-[:POSTED]->(:Tweet), with REPLY_TO, TAGGED and MENTIONS edges.
+
+Counts are relationship degrees (likes, retweets, replies), read in O(1) from the store:
+there is no counter property for concurrent writers to queue on.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j.exceptions import ConstraintError
+
+from errors import BadInput, Forbidden, NotFound
+from graph.pages import fetch_page
+from graph.records import Page, TweetRecord
+
+TWEET_PROJECTION = """
+t {
+  .id, .authorId, .text, .editedAt, .hashtags,
+  retweetOfId: o.id,
+  inReplyToId: [(t)-[:REPLY_TO]->(p:Tweet) | p.id][0],
+  mentionIds: COLLECT { MATCH (t)-[m:MENTIONS]->(u:User) RETURN u.id ORDER BY m.position },
+  likeCount: COUNT { (s)<-[:LIKED]-() },
+  retweetCount: COUNT { (s)<-[:RETWEET_OF]-() },
+  replyCount: COUNT { (s)<-[:REPLY_TO]-() }
+}
+"""
+
+# Binds o (the retweeted tweet, if any) and s (the subject of counts) for TWEET_PROJECTION.
+WITH_SUBJECT = "OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet) WITH t, o, coalesce(o, t) AS s"
+
+
+def tweet_record(row: dict[str, Any]) -> TweetRecord:
+    edited_at = row["editedAt"]
+    return TweetRecord(
+        id=row["id"],
+        author_id=row["authorId"],
+        text=row["text"],
+        edited_at=edited_at.to_native() if edited_at is not None else None,
+        retweet_of_id=row["retweetOfId"],
+        in_reply_to_id=row["inReplyToId"],
+        hashtags=tuple(row["hashtags"] or ()),
+        mention_ids=tuple(row["mentionIds"]),
+        like_count=row["likeCount"],
+        retweet_count=row["retweetCount"],
+        reply_count=row["replyCount"],
+    )
+
+
+@dataclass(frozen=True)
+class NewTweet:
+    id: int
+    author_id: int
+    text: str
+    hashtags: Sequence[str]
+    mention_handles: Sequence[str]
+    in_reply_to_id: int | None
+    idempotency_key: str | None
+
+
+async def tweets_by_ids(driver: AsyncDriver, ids: Sequence[int]) -> dict[int, TweetRecord]:
+    records, _, _ = await driver.execute_query(
+        f"UNWIND $ids AS id MATCH (t:Tweet {{id: id}}) {WITH_SUBJECT} RETURN {TWEET_PROJECTION} AS tweet",
+        ids=list(ids),
+        routing_="r",
+    )
+    return {record["tweet"]["id"]: tweet_record(record["tweet"]) for record in records}
+
+
+async def subject_id(driver: AsyncDriver, tweet_id: int) -> int:
+    """The tweet itself, or the one it retweets: what a like, retweet or reply of it is aimed at."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (t:Tweet {id: $id}) OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet) RETURN coalesce(o.id, t.id) AS id",
+        id=tweet_id,
+        routing_="r",
+    )
+    if not records:
+        raise NotFound("no such tweet")
+    return int(records[0]["id"])
+
+
+def idempotency_token(author_id: int, key: str) -> str:
+    """Keys are per author: two users may use the same key."""
+    return f"{author_id}:{key}"
+
+
+async def create_tweet(driver: AsyncDriver, tweet: NewTweet) -> tuple[int, bool]:
+    """Writes the tweet and its edges in one transaction: (tweet id, created now).
+
+    A retry with the same idempotency key returns the first tweet's id and creates nothing,
+    even when the retries race (the key is unique in the store).
+    """
+    token = idempotency_token(tweet.author_id, tweet.idempotency_key) if tweet.idempotency_key else None
+    if token is not None and (existing := await _tweet_by_idempotency_token(driver, token)) is not None:
+        return existing, False
+    try:
+        async with driver.session() as session:
+            await session.execute_write(_create_tweet, tweet, token)
+    except ConstraintError:
+        if token is None or (existing := await _tweet_by_idempotency_token(driver, token)) is None:
+            raise
+        return existing, False
+    return tweet.id, True
+
+
+async def _tweet_by_idempotency_token(driver: AsyncDriver, token: str) -> int | None:
+    records, _, _ = await driver.execute_query(
+        "MATCH (t:Tweet {idempotencyToken: $token}) RETURN t.id AS id", token=token
+    )
+    return records[0]["id"] if records else None
+
+
+async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str | None) -> None:
+    if tweet.in_reply_to_id is not None:
+        parent = await tx.run("MATCH (p:Tweet {id: $id}) RETURN p.id AS id", id=tweet.in_reply_to_id)
+        if await parent.single() is None:
+            raise NotFound("the tweet replied to does not exist")
+    result = await tx.run(
+        """
+        MATCH (a:User {id: $authorId})
+        CREATE (a)-[:POSTED]->(t:Tweet {id: $id, authorId: $authorId, text: $text, hashtags: $hashtags,
+                                       idempotencyToken: $token})
+        WITH t
+        CALL (t) {
+          MATCH (p:Tweet {id: $inReplyToId})
+          CREATE (t)-[:REPLY_TO]->(p)
+        }
+        CALL (t) {
+          UNWIND $hashtags AS tag
+          MERGE (h:Hashtag {tag: toLower(tag)})
+          MERGE (t)-[:TAGGED]->(h)
+        }
+        CALL (t) {
+          UNWIND range(0, size($mentions) - 1) AS position
+          MATCH (u:User {handleLower: toLower($mentions[position])})
+          CREATE (t)-[:MENTIONS {position: position}]->(u)
+        }
+        RETURN t.id AS id
+        """,
+        id=tweet.id,
+        authorId=tweet.author_id,
+        text=tweet.text,
+        hashtags=list(tweet.hashtags),
+        mentions=list(tweet.mention_handles),
+        inReplyToId=tweet.in_reply_to_id,
+        token=token,
+    )
+    if await result.single() is None:
+        raise NotFound("no such author")
+
+
+async def edit_tweet(
+    driver: AsyncDriver,
+    *,
+    tweet_id: int,
+    editor_id: int,
+    text: str,
+    hashtags: Sequence[str],
+    mention_handles: Sequence[str],
+    edited_at: datetime,
+) -> None:
+    async with driver.session() as session:
+        await session.execute_write(
+            _edit_tweet, tweet_id, editor_id, text, list(hashtags), list(mention_handles), edited_at
+        )
+
+
+async def _edit_tweet(
+    tx: AsyncManagedTransaction,
+    tweet_id: int,
+    editor_id: int,
+    text: str,
+    hashtags: list[str],
+    mentions: list[str],
+    edited_at: datetime,
+) -> None:
+    if await _check_author(tx, tweet_id, editor_id):
+        raise BadInput("a retweet has no text to edit")
+    await tx.run(
+        """
+        MATCH (t:Tweet {id: $id})
+        SET t.text = $text, t.hashtags = $hashtags, t.editedAt = $editedAt
+        WITH t
+        CALL (t) {
+          MATCH (t)-[r:TAGGED|MENTIONS]->()
+          DELETE r
+        }
+        CALL (t) {
+          UNWIND $hashtags AS tag
+          MERGE (h:Hashtag {tag: toLower(tag)})
+          MERGE (t)-[:TAGGED]->(h)
+        }
+        CALL (t) {
+          UNWIND range(0, size($mentions) - 1) AS position
+          MATCH (u:User {handleLower: toLower($mentions[position])})
+          CREATE (t)-[:MENTIONS {position: position}]->(u)
+        }
+        """,
+        id=tweet_id,
+        text=text,
+        hashtags=hashtags,
+        mentions=mentions,
+        editedAt=edited_at,
+    )
+
+
+async def _check_author(tx: AsyncManagedTransaction, tweet_id: int, user_id: int) -> bool:
+    """Raises NotFound or Forbidden; True when the tweet is a retweet."""
+    result = await tx.run(
+        "MATCH (t:Tweet {id: $id}) RETURN t.authorId AS author, EXISTS { (t)-[:RETWEET_OF]->() } AS retweet",
+        id=tweet_id,
+    )
+    row = await result.single()
+    if row is None:
+        raise NotFound("no such tweet")
+    if row["author"] != user_id:
+        raise Forbidden("only the author may change this tweet")
+    return bool(row["retweet"])
+
+
+async def delete_tweet(driver: AsyncDriver, tweet_id: int, user_id: int) -> list[int]:
+    """Deletes the tweet and every retweet of it; replies stay, answering nothing. Returns the ids gone."""
+    async with driver.session() as session:
+        deleted: list[int] = await session.execute_write(_delete_tweet, tweet_id, user_id)
+    return deleted
+
+
+async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int) -> list[int]:
+    await _check_author(tx, tweet_id, user_id)
+    result = await tx.run(
+        """
+        MATCH (t:Tweet {id: $id})
+        OPTIONAL MATCH (t)<-[:RETWEET_OF]-(r:Tweet)
+        WITH t, collect(r) AS retweets
+        WITH t, retweets, [t.id] + [r IN retweets | r.id] AS ids
+        FOREACH (r IN retweets | DETACH DELETE r)
+        DETACH DELETE t
+        RETURN ids
+        """,
+        id=tweet_id,
+    )
+    row = await result.single()
+    assert row is not None
+    return list(row["ids"])
+
+
+async def user_tweets_page(driver: AsyncDriver, user_id: int, after: int | None, limit: int) -> Page:
+    """The user's tweets, retweets and replies, newest first; cursor keys are tweet ids."""
+    return await fetch_page(
+        driver,
+        """
+        MATCH (:User {id: $id})-[:POSTED]->(t:Tweet)
+        WHERE $after IS NULL OR t.id < $after
+        RETURN t.id AS key, t.id AS id ORDER BY t.id DESC LIMIT $limit
+        """,
+        limit,
+        id=user_id,
+        after=after,
+    )
+
+
+async def replies_page(driver: AsyncDriver, tweet_id: int, after: int | None, limit: int) -> Page:
+    """Replies in conversation order, oldest first; cursor keys are tweet ids."""
+    return await fetch_page(
+        driver,
+        """
+        MATCH (:Tweet {id: $id})<-[:REPLY_TO]-(r:Tweet)
+        WHERE $after IS NULL OR r.id > $after
+        RETURN r.id AS key, r.id AS id ORDER BY r.id ASC LIMIT $limit
+        """,
+        limit,
+        id=tweet_id,
+        after=after,
+    )

@@ -1,0 +1,108 @@
+"""Users: creation, credentials, profiles, batched reads."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from neo4j import AsyncDriver
+from neo4j.exceptions import ConstraintError
+
+from errors import Conflict, NotFound
+from graph.records import UserRecord
+
+USER_PROJECTION = """
+u {
+  .id, .handle, .displayName, .bio, .avatarMediaId,
+  followerCount: COUNT { (u)<-[:FOLLOWS]-() },
+  followingCount: COUNT { (u)-[:FOLLOWS]->() },
+  tweetCount: COUNT { (u)-[:POSTED]->() }
+}
+"""
+
+
+def user_record(row: dict[str, Any]) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        handle=row["handle"],
+        display_name=row["displayName"],
+        bio=row["bio"],
+        avatar_media_id=row["avatarMediaId"],
+        follower_count=row["followerCount"],
+        following_count=row["followingCount"],
+        tweet_count=row["tweetCount"],
+    )
+
+
+async def create_user(
+    driver: AsyncDriver, *, user_id: int, handle: str, display_name: str, password_hash: str
+) -> UserRecord:
+    """A taken handle, in any case, is a Conflict (the lower-cased handle is unique)."""
+    try:
+        records, _, _ = await driver.execute_query(
+            f"""
+            CREATE (u:User {{id: $id, handle: $handle, handleLower: toLower($handle),
+                             displayName: $displayName, bio: '', passwordHash: $passwordHash}})
+            RETURN {USER_PROJECTION} AS user
+            """,
+            id=user_id,
+            handle=handle,
+            displayName=display_name,
+            passwordHash=password_hash,
+        )
+    except ConstraintError as error:
+        raise Conflict(f"the handle @{handle} is taken") from error
+    return user_record(records[0]["user"])
+
+
+async def credentials_by_handle(driver: AsyncDriver, handle: str) -> tuple[int, str] | None:
+    """(user id, password hash) of the handle, whatever its case; None when there is no such user."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (u:User {handleLower: toLower($handle)}) RETURN u.id AS id, u.passwordHash AS hash",
+        handle=handle,
+        routing_="r",
+    )
+    return (records[0]["id"], records[0]["hash"]) if records else None
+
+
+async def users_by_ids(driver: AsyncDriver, ids: Sequence[int]) -> dict[int, UserRecord]:
+    records, _, _ = await driver.execute_query(
+        f"UNWIND $ids AS id MATCH (u:User {{id: id}}) RETURN {USER_PROJECTION} AS user",
+        ids=list(ids),
+        routing_="r",
+    )
+    return {record["user"]["id"]: user_record(record["user"]) for record in records}
+
+
+async def user_id_by_handle(driver: AsyncDriver, handle: str) -> int | None:
+    records, _, _ = await driver.execute_query(
+        "MATCH (u:User {handleLower: toLower($handle)}) RETURN u.id AS id", handle=handle, routing_="r"
+    )
+    return records[0]["id"] if records else None
+
+
+async def update_profile(
+    driver: AsyncDriver,
+    user_id: int,
+    *,
+    display_name: str | None,
+    bio: str | None,
+    avatar_media_id: int | None,
+) -> None:
+    """Sets only what is given; an avatar must be an image the user uploaded."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (u:User {id: $id})
+        OPTIONAL MATCH (u)-[:UPLOADED]->(m:Media {id: $avatarMediaId})
+        WITH u, m
+        WHERE $avatarMediaId IS NULL OR m IS NOT NULL
+        SET u.displayName = coalesce($displayName, u.displayName),
+            u.bio = coalesce($bio, u.bio),
+            u.avatarMediaId = coalesce($avatarMediaId, u.avatarMediaId)
+        RETURN u.id AS id
+        """,
+        id=user_id,
+        displayName=display_name,
+        bio=bio,
+        avatarMediaId=avatar_media_id,
+    )
+    if not records:
+        raise NotFound("no such media of yours")

@@ -1,0 +1,118 @@
+"""The per-request context: the process-wide clients, who is asking, and the request's DataLoaders."""
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
+
+from minio import Minio
+from neo4j import AsyncDriver
+from redis.asyncio import Redis
+from strawberry.dataloader import DataLoader
+
+from errors import Unauthenticated
+from graph import follows, likes, retweets, tweets, users
+from graph.records import TweetRecord, UserRecord
+from graph.snowflake import SnowflakeGenerator
+from resolvers.auth import bearer_token, user_id_from_token
+from settings import Settings
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Opened once per process by the app's lifespan and shared by every request."""
+
+    settings: Settings
+    neo4j: AsyncDriver
+    redis: Redis
+    minio: Minio
+    ids: SnowflakeGenerator
+
+
+def records_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V | None]:
+    """A loader over a batched fetch returning {key: record}; a missing key loads as None."""
+
+    async def load(keys: list[K]) -> list[V | None]:
+        found = await fetch(keys)
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def flags_loader(fetch: Callable[[Sequence[K]], Awaitable[Iterable[K]]]) -> DataLoader[K, bool]:
+    """A loader over a batched fetch returning the keys for which a flag holds."""
+
+    async def load(keys: list[K]) -> list[bool]:
+        hits = set(await fetch(keys))
+        return [key in hits for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Context:
+    clients: Clients
+    authorization: str | None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @cached_property
+    def _viewer_id(self) -> int | None:
+        token = bearer_token(self.authorization)
+        return None if token is None else user_id_from_token(self.clients.settings, token)
+
+    def optional_viewer(self) -> int | None:
+        """The authenticated user's id, None when anonymous; a bad token is UNAUTHENTICATED."""
+        return self._viewer_id
+
+    def viewer(self) -> int:
+        """The authenticated user's id; anonymous requests are UNAUTHENTICATED."""
+        viewer_id = self._viewer_id
+        if viewer_id is None:
+            raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'")
+        return viewer_id
+
+    @property
+    def neo4j(self) -> AsyncDriver:
+        return self.clients.neo4j
+
+    @cached_property
+    def users(self) -> DataLoader[int, UserRecord | None]:
+        return records_loader(lambda ids: users.users_by_ids(self.neo4j, ids))
+
+    @cached_property
+    def tweets(self) -> DataLoader[int, TweetRecord | None]:
+        return records_loader(lambda ids: tweets.tweets_by_ids(self.neo4j, ids))
+
+    @cached_property
+    def viewer_liked(self) -> DataLoader[int, bool]:
+        viewer_id = self.viewer()
+        return flags_loader(lambda ids: likes.liked_tweets(self.neo4j, viewer_id, ids))
+
+    @cached_property
+    def viewer_retweeted(self) -> DataLoader[int, bool]:
+        viewer_id = self.viewer()
+        return flags_loader(lambda ids: retweets.retweeted_tweets(self.neo4j, viewer_id, ids))
+
+    @cached_property
+    def viewer_follows(self) -> DataLoader[int, bool]:
+        viewer_id = self.viewer()
+
+        async def fetch(ids: Sequence[int]) -> list[int]:
+            found = await follows.existing_follows(self.neo4j, [(viewer_id, other) for other in ids])
+            return [followee for _, followee in found]
+
+        return flags_loader(fetch)
+
+    @cached_property
+    def follows_viewer(self) -> DataLoader[int, bool]:
+        viewer_id = self.viewer()
+
+        async def fetch(ids: Sequence[int]) -> list[int]:
+            found = await follows.existing_follows(self.neo4j, [(other, viewer_id) for other in ids])
+            return [follower for follower, _ in found]
+
+        return flags_loader(fetch)

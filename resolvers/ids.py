@@ -1,0 +1,51 @@
+"""Global ids and cursors: opaque strings to clients, typed integers inside."""
+
+import base64
+import binascii
+
+from errors import BadInput, NotFound
+
+
+def _encode(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(token) from error
+
+
+def to_global_id(type_name: str, raw_id: int) -> str:
+    return _encode(f"{type_name}:{raw_id}")
+
+
+def parse_global_id(global_id: str) -> tuple[str, int]:
+    """(type name, raw id); a malformed id cannot name anything, so it is NotFound."""
+    try:
+        type_name, _, raw = _decode(global_id).partition(":")
+        return type_name, int(raw)
+    except ValueError as error:
+        raise NotFound(f"no node has the id {global_id!r}") from error
+
+
+def from_global_id(global_id: str, expected_type: str) -> int:
+    type_name, raw_id = parse_global_id(global_id)
+    if type_name != expected_type:
+        raise NotFound(f"no {expected_type} has the id {global_id!r}")
+    return raw_id
+
+
+def to_cursor(key: int) -> str:
+    return _encode(f"cursor:{key}")
+
+
+def from_cursor(cursor: str) -> int:
+    try:
+        prefix, _, raw = _decode(cursor).partition(":")
+        if prefix != "cursor":
+            raise ValueError(cursor)
+        return int(raw)
+    except ValueError as error:
+        raise BadInput(f"invalid cursor {cursor!r}") from error

@@ -1,0 +1,71 @@
+"""The Mutation root: each checks who asks, validates, writes, and returns what changed."""
+
+import strawberry
+
+from errors import BadInput
+from resolvers import accounts, follows, tweets
+from resolvers.ids import from_global_id, to_global_id
+from schema.inputs import CreateTweetInput, EditTweetInput, LogInInput, SignUpInput, UpdateProfileInput
+from schema.types import AuthPayload, ContextInfo, DeletePayload, Tweet, User, load_tweet, load_user
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def sign_up(self, info: ContextInfo, input: SignUpInput) -> AuthPayload:
+        token, user = await accounts.sign_up(info.context, input.handle, input.display_name, input.password)
+        return AuthPayload(token=token, user=User.of(user))
+
+    @strawberry.mutation
+    async def log_in(self, info: ContextInfo, input: LogInInput) -> AuthPayload:
+        token, user_id = await accounts.log_in(info.context, input.handle, input.password)
+        return AuthPayload(token=token, user=await load_user(info, user_id))
+
+    @strawberry.mutation
+    async def update_profile(self, info: ContextInfo, input: UpdateProfileInput) -> User:
+        avatar = None if input.avatar_media_id is None else from_global_id(input.avatar_media_id, "Media")
+        user_id = await accounts.update_profile(info.context, input.display_name, input.bio, avatar)
+        return await load_user(info, user_id)
+
+    @strawberry.mutation
+    async def follow(self, info: ContextInfo, user_id: strawberry.ID) -> User:
+        return await load_user(info, await follows.follow(info.context, from_global_id(user_id, "User")))
+
+    @strawberry.mutation
+    async def unfollow(self, info: ContextInfo, user_id: strawberry.ID) -> User:
+        return await load_user(info, await follows.unfollow(info.context, from_global_id(user_id, "User")))
+
+    @strawberry.mutation
+    async def create_tweet(self, info: ContextInfo, input: CreateTweetInput) -> Tweet:
+        info.context.viewer()
+        if input.media_ids:
+            raise BadInput("media attachments are not supported yet")
+        reply_to = None if input.in_reply_to_id is None else from_global_id(input.in_reply_to_id, "Tweet")
+        tweet_id = await tweets.create_tweet(info.context, input.text, reply_to, input.idempotency_key)
+        return await load_tweet(info, tweet_id)
+
+    @strawberry.mutation
+    async def edit_tweet(self, info: ContextInfo, input: EditTweetInput) -> Tweet:
+        tweet_id = await tweets.edit_tweet(info.context, from_global_id(input.id, "Tweet"), input.text)
+        return await load_tweet(info, tweet_id)
+
+    @strawberry.mutation
+    async def delete_tweet(self, info: ContextInfo, id: strawberry.ID) -> DeletePayload:
+        deleted = await tweets.delete_tweet(info.context, from_global_id(id, "Tweet"))
+        return DeletePayload(id=strawberry.ID(to_global_id("Tweet", deleted[0])), deleted=True)
+
+    @strawberry.mutation
+    async def like(self, info: ContextInfo, tweet_id: strawberry.ID) -> Tweet:
+        return await load_tweet(info, await tweets.like(info.context, from_global_id(tweet_id, "Tweet")))
+
+    @strawberry.mutation
+    async def unlike(self, info: ContextInfo, tweet_id: strawberry.ID) -> Tweet:
+        return await load_tweet(info, await tweets.unlike(info.context, from_global_id(tweet_id, "Tweet")))
+
+    @strawberry.mutation
+    async def retweet(self, info: ContextInfo, tweet_id: strawberry.ID) -> Tweet:
+        return await load_tweet(info, await tweets.retweet(info.context, from_global_id(tweet_id, "Tweet")))
+
+    @strawberry.mutation
+    async def undo_retweet(self, info: ContextInfo, tweet_id: strawberry.ID) -> Tweet:
+        return await load_tweet(info, await tweets.undo_retweet(info.context, from_global_id(tweet_id, "Tweet")))

@@ -1,0 +1,61 @@
+"""The Query root."""
+
+import strawberry
+
+from errors import NotFound
+from resolvers import accounts, timeline
+from resolvers.ids import parse_global_id
+from schema.types import (
+    ContextInfo,
+    Node,
+    Tweet,
+    TweetConnection,
+    User,
+    load_tweet_or_none,
+    tweet_connection,
+)
+
+
+async def user_or_none(info: ContextInfo, user_id: int | None) -> User | None:
+    record = None if user_id is None else await info.context.users.load(user_id)
+    return None if record is None else User.of(record)
+
+
+def raw_id_or_none(global_id: str, type_name: str) -> int | None:
+    """Lookups by id answer null for an id that names nothing, as Relay clients expect."""
+    try:
+        found_type, raw_id = parse_global_id(global_id)
+    except NotFound:
+        return None
+    return raw_id if found_type == type_name else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
+        tweet_id = raw_id_or_none(id, "Tweet")
+        if tweet_id is not None:
+            return await load_tweet_or_none(info, tweet_id)
+        return await user_or_none(info, raw_id_or_none(id, "User"))
+
+    @strawberry.field(description="The authenticated user; null when anonymous.")
+    async def viewer(self, info: ContextInfo) -> User | None:
+        return await user_or_none(info, info.context.optional_viewer())
+
+    @strawberry.field
+    async def user(self, info: ContextInfo, handle: str) -> User | None:
+        return await user_or_none(info, await accounts.user_id_by_handle(info.context, handle))
+
+    @strawberry.field
+    async def tweet(self, info: ContextInfo, id: strawberry.ID) -> Tweet | None:
+        return await load_tweet_or_none(info, raw_id_or_none(id, "Tweet"))
+
+    @strawberry.field(
+        description="Tweets and retweets by the accounts the viewer follows, and the viewer's own, newest first."
+    )
+    async def home_timeline(
+        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+    ) -> TweetConnection:
+        page = await timeline.home_timeline(info.context, first, after)
+        return await tweet_connection(info, page)
