@@ -53,3 +53,26 @@ def test_unknown_action_is_refused() -> None:
     result = services("restart")
     assert result.returncode != 0
     assert "usage" in result.stderr
+
+
+def test_services_start_stop_and_start_again_on_kept_data(tmp_path: Path) -> None:
+    """A restart finds the data of the first start (Neo4j's password already set, and so on)."""
+    ports = {}
+    for service in ("neo4j", "redis", "minio"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports[f"{service.upper()}_PORT"] = str(probe.getsockname()[1])
+    env = {"CHIRP_STATE": str(tmp_path), **ports}
+    try:
+        for _ in range(2):
+            started = services("start", env=env)
+            assert started.returncode == 0, started.stderr
+            assert started.stderr.count("answers") == 3
+            status = services("status", env=env)
+            assert status.returncode == 0
+            assert status.stdout.count(": up on ") == 3
+            stopped = services("stop", env=env)
+            assert stopped.returncode == 0, stopped.stderr
+        assert services("status", env=env).returncode != 0
+    finally:
+        services("stop", env=env)

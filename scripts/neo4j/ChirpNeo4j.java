@@ -6,6 +6,7 @@ import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.QueryExecutionException;
 import org.neo4j.io.ByteUnit;
 
 /**
@@ -33,9 +34,25 @@ public final class ChirpNeo4j {
             dbms.shutdown();
             stopped.countDown();
         }));
-        dbms.database("system").executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        try {
+            setPassword(dbms, password);
+        } catch (RuntimeException e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
         System.out.println("Neo4j ready, Bolt on " + bolt);
         stopped.await();
+    }
+
+    /** Sets the password of the neo4j user; a restart with the password already set keeps it. */
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        try {
+            dbms.database("system").executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        } catch (QueryExecutionException e) {
+            if (!e.getMessage().contains("Old password and new password cannot be the same")) {
+                throw e;
+            }
+        }
     }
 }

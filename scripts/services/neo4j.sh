@@ -36,7 +36,10 @@ neo4j_answers() {
   [[ -n $reply && $reply != 00000000 ]]
 }
 
-neo4j_ready() { neo4j_answers && grep -q 'Neo4j ready' "$NEO4J_LOG"; }
+neo4j_ready() {
+  pid_alive "$NEO4J_PIDFILE" || die "Neo4j exited during start-up; see $NEO4J_LOG"
+  neo4j_answers && grep -q 'Neo4j ready' "$NEO4J_LOG"
+}
 
 neo4j_start() {
   before_start neo4j "$NEO4J_HOST" "$NEO4J_PORT" neo4j_answers || return 0
