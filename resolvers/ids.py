@@ -10,6 +10,19 @@ def _encode(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in Neo4j
+
+
+def _number(raw: str) -> int:
+    """A raw id or cursor key; anything outside 1..2^63-1 cannot name anything."""
+    if not raw.isascii() or not raw.isdigit():
+        raise ValueError(raw)
+    number = int(raw)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(raw)
+    return number
+
+
 def _decode(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
@@ -25,7 +38,7 @@ def parse_global_id(global_id: str) -> tuple[str, int]:
     """(type name, raw id); a malformed id cannot name anything, so it is NotFound."""
     try:
         type_name, _, raw = _decode(global_id).partition(":")
-        return type_name, int(raw)
+        return type_name, _number(raw)
     except ValueError as error:
         raise NotFound(f"no node has the id {global_id!r}") from error
 
@@ -46,6 +59,6 @@ def from_cursor(cursor: str) -> int:
         prefix, _, raw = _decode(cursor).partition(":")
         if prefix != "cursor":
             raise ValueError(cursor)
-        return int(raw)
+        return _number(raw)
     except ValueError as error:
         raise BadInput(f"invalid cursor {cursor!r}") from error

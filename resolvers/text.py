@@ -17,6 +17,8 @@ from errors import BadInput
 
 MAX_WEIGHTED_LENGTH = 280
 
+# C0 and C1 control characters, but for tab, line feed and carriage return.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # A hashtag: '#' not preceded by a word character or '&', then word characters with a letter.
 HASHTAG = re.compile(r"(?<![\w&])[#\uFF03](\w*[^\W\d_]\w*)")
 # A mention: '@' not preceded by a word character or one of !@#$%&*, then 1 to 15 of [A-Za-z0-9_],
@@ -35,6 +37,8 @@ def parse_text(text: str) -> ParsedText:
     """Validates a tweet's text; hashtags and mentions come in order of appearance, each once."""
     if not text.strip():
         raise BadInput("a tweet needs some text")
+    if CONTROL.search(text):
+        raise BadInput("a tweet cannot contain control characters")
     parsed = parse_tweet(text)
     if parsed.weightedLength > MAX_WEIGHTED_LENGTH or not parsed.valid:
         raise BadInput(
