@@ -19,6 +19,7 @@ import graph.driver
 import media.client
 from graph.migrations import apply_migrations
 from graph.snowflake import SnowflakeGenerator
+from resolvers.auth import Passwords
 from resolvers.context import Clients, Context
 from schema import schema
 from settings import Settings
@@ -42,6 +43,7 @@ async def open_clients(settings: Settings) -> Clients:
         redis=feeds.client.open_redis(settings),
         minio=media.client.open_minio(settings),
         ids=SnowflakeGenerator(settings.worker_id if settings.worker_id is not None else os.getpid() % 1024),
+        passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
     )
     await apply_migrations(clients.neo4j)
     await media.client.ensure_bucket(clients.minio, settings.media_bucket)

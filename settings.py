@@ -28,10 +28,25 @@ class Settings(BaseSettings):
     # Signs the bearer tokens: set your own in every deployment.
     jwt_secret: str = "chirp-dev-jwt-secret-change-me-0123456789"
     jwt_ttl_seconds: int = 7 * 24 * 3600
+    # argon2id cost (the library's defaults): about 0.2 s of one core per sign-up or log-in here.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65_536
     # This process's Snowflake worker id (0..1023); distinct processes need distinct ids.
     # By default it comes from the process id.
     worker_id: int | None = None
     max_page_size: int = 100
+
+    # Home timelines (feeds/). Authors with at least celebrity_threshold followers are pulled at
+    # read time instead of pushed; a cached timeline keeps timeline_cap entries and expires after
+    # timeline_idle_days without a read (its owner then counts as inactive and gets no pushes).
+    redis_prefix: str = "chirp:"
+    celebrity_threshold: int = 10_000
+    timeline_cap: int = 800
+    timeline_idle_days: int = 30
+    # How long a fan-out event may stay unacknowledged before another worker claims it.
+    fanout_claim_idle_ms: int = 30_000
+    fanout_batch_size: int = 1000
+    tweet_cache_ttl_seconds: int = 3600
 
     # How long /readyz waits for each service before calling it down.
     readiness_timeout_seconds: float = 2.0

@@ -5,7 +5,7 @@ import re
 from errors import BadInput, Unauthenticated
 from graph import users
 from graph.records import UserRecord
-from resolvers.auth import hash_password, issue_token, verify_password
+from resolvers.auth import issue_token
 from resolvers.context import Context
 
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
@@ -32,7 +32,7 @@ async def sign_up(ctx: Context, handle: str, display_name: str, password: str) -
         user_id=ctx.clients.ids.next_id(),
         handle=handle,
         display_name=name,
-        password_hash=await hash_password(password),
+        password_hash=await ctx.clients.passwords.hash(password),
     )
     return issue_token(ctx.clients.settings, user.id), user
 
@@ -41,7 +41,7 @@ async def log_in(ctx: Context, handle: str, password: str) -> tuple[str, int]:
     """An unknown handle and a wrong password fail alike, in message and in time."""
     found = await users.credentials_by_handle(ctx.neo4j, handle) if HANDLE.fullmatch(handle) else None
     user_id, password_hash = found if found else (None, None)
-    if not await verify_password(password_hash, password) or user_id is None:
+    if not await ctx.clients.passwords.verify(password_hash, password) or user_id is None:
         raise Unauthenticated("wrong handle or password")
     return issue_token(ctx.clients.settings, user_id), user_id
 

@@ -10,24 +10,26 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from errors import Unauthenticated
 from settings import Settings
 
-_hasher = PasswordHasher()  # argon2id, with the library's recommended parameters
-# Verified when the handle is unknown, so that both failures take the same time.
-_DUMMY_HASH = _hasher.hash("no such user")
 
+class Passwords:
+    """argon2id hashing; each hash costs tens of milliseconds of CPU, so it runs off the event loop."""
 
-async def hash_password(password: str) -> str:
-    """Hashing costs tens of milliseconds of CPU: kept off the event loop."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    def __init__(self, time_cost: int, memory_kib: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        # Verified when the handle is unknown, so that both failures take the same time.
+        self._dummy_hash = self._hasher.hash("no such user")
 
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-        except (VerificationError, InvalidHashError):
-            return False
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
+            except (VerificationError, InvalidHashError):
+                return False
 
-    return await asyncio.to_thread(verify)
+        return await asyncio.to_thread(verify)
 
 
 def issue_token(settings: Settings, user_id: int) -> str:

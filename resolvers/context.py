@@ -15,7 +15,7 @@ from errors import Unauthenticated
 from graph import follows, likes, retweets, tweets, users
 from graph.records import TweetRecord, UserRecord
 from graph.snowflake import SnowflakeGenerator
-from resolvers.auth import bearer_token, user_id_from_token
+from resolvers.auth import Passwords, bearer_token, user_id_from_token
 from settings import Settings
 
 K = TypeVar("K")
@@ -31,6 +31,7 @@ class Clients:
     redis: Redis
     minio: Minio
     ids: SnowflakeGenerator
+    passwords: Passwords
 
 
 def records_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V | None]:

@@ -27,7 +27,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings()
+    """The environment's settings, with cheap password hashing: tests sign up hundreds of users."""
+    return Settings(password_time_cost=1, password_memory_kib=8 * 1024)
 
 
 @pytest.fixture
