@@ -33,7 +33,7 @@ class TweetRecord:
     in_reply_to_id: int | None
     hashtags: tuple[str, ...]
     mention_ids: tuple[int, ...]
-    # Counts and viewer flags of a retweet are those of the tweet it retweets.
+    # The tweet's own counts: a retweet has none of its own (actions on it go to its subject).
     like_count: int
     retweet_count: int
     reply_count: int

@@ -19,17 +19,14 @@ from graph.records import Page, TweetRecord
 TWEET_PROJECTION = """
 t {
   .id, .authorId, .text, .editedAt, .hashtags,
-  retweetOfId: o.id,
+  retweetOfId: [(t)-[:RETWEET_OF]->(o:Tweet) | o.id][0],
   inReplyToId: [(t)-[:REPLY_TO]->(p:Tweet) | p.id][0],
   mentionIds: COLLECT { MATCH (t)-[m:MENTIONS]->(u:User) RETURN u.id ORDER BY m.position },
-  likeCount: COUNT { (s)<-[:LIKED]-() },
-  retweetCount: COUNT { (s)<-[:RETWEET_OF]-() },
-  replyCount: COUNT { (s)<-[:REPLY_TO]-() }
+  likeCount: COUNT { (t)<-[:LIKED]-() },
+  retweetCount: COUNT { (t)<-[:RETWEET_OF]-() },
+  replyCount: COUNT { (t)<-[:REPLY_TO]-() }
 }
 """
-
-# Binds o (the retweeted tweet, if any) and s (the subject of counts) for TWEET_PROJECTION.
-WITH_SUBJECT = "OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet) WITH t, o, coalesce(o, t) AS s"
 
 
 def tweet_record(row: dict[str, Any]) -> TweetRecord:
@@ -62,7 +59,7 @@ class NewTweet:
 
 async def tweets_by_ids(driver: AsyncDriver, ids: Sequence[int]) -> dict[int, TweetRecord]:
     records, _, _ = await driver.execute_query(
-        f"UNWIND $ids AS id MATCH (t:Tweet {{id: id}}) {WITH_SUBJECT} RETURN {TWEET_PROJECTION} AS tweet",
+        f"UNWIND $ids AS id MATCH (t:Tweet {{id: id}}) RETURN {TWEET_PROJECTION} AS tweet",
         ids=list(ids),
         routing_="r",
     )

@@ -142,17 +142,24 @@ class Tweet(Node):
         found = await info.context.users.load_many(list(self.record.mention_ids))
         return [User.of(record) for record in found if record is not None]
 
-    @strawberry.field
-    def like_count(self) -> int:
-        return self.record.like_count
+    async def subject(self, info: ContextInfo) -> TweetRecord:
+        """The record whose counts this tweet shows: a retweet shows those of what it retweets."""
+        if self.record.retweet_of_id is None:
+            return self.record
+        original = await info.context.tweets.load(self.record.retweet_of_id)
+        return original if original is not None else self.record
 
     @strawberry.field
-    def retweet_count(self) -> int:
-        return self.record.retweet_count
+    async def like_count(self, info: ContextInfo) -> int:
+        return (await self.subject(info)).like_count
 
     @strawberry.field
-    def reply_count(self) -> int:
-        return self.record.reply_count
+    async def retweet_count(self, info: ContextInfo) -> int:
+        return (await self.subject(info)).retweet_count
+
+    @strawberry.field
+    async def reply_count(self, info: ContextInfo) -> int:
+        return (await self.subject(info)).reply_count
 
     @strawberry.field
     async def viewer_has_liked(self, info: ContextInfo) -> bool:
