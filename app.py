@@ -6,7 +6,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from prometheus_client import make_asgi_app
+from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -17,10 +18,12 @@ from strawberry.asgi import GraphQL
 import feeds.client
 import graph.driver
 import media.client
+from feeds.keys import Keys
 from graph.migrations import apply_migrations
 from graph.snowflake import SnowflakeGenerator
 from resolvers.auth import Passwords
-from resolvers.context import Clients, Context
+from resolvers.clients import Clients
+from resolvers.context import Context
 from schema import schema
 from settings import Settings
 
@@ -44,6 +47,7 @@ async def open_clients(settings: Settings) -> Clients:
         minio=media.client.open_minio(settings),
         ids=SnowflakeGenerator(settings.worker_id if settings.worker_id is not None else os.getpid() % 1024),
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+        keys=Keys(settings.redis_prefix),
     )
     await apply_migrations(clients.neo4j)
     await media.client.ensure_bucket(clients.minio, settings.media_bucket)
@@ -90,6 +94,15 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=503 if down else 200)
 
 
+def metrics_registry() -> CollectorRegistry:
+    """This process's metrics, or, with PROMETHEUS_MULTIPROC_DIR set, those of every Chirp process."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
@@ -108,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        Mount("/metrics", make_asgi_app()),
+        Mount("/metrics", make_asgi_app(metrics_registry())),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

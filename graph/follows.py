@@ -61,6 +61,8 @@ async def unfollow(driver: AsyncDriver, follower_id: int, followee_id: int) -> b
 
 async def existing_follows(driver: AsyncDriver, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
     """Which (follower, followee) pairs are follows: one index lookup each, in one query."""
+    if not pairs:
+        return set()
     records, _, _ = await driver.execute_query(
         """
         UNWIND $lookups AS lookup

@@ -1,11 +1,13 @@
-"""The home timeline computed straight from Neo4j (the pull engine).
+"""Who sees what in home timelines, computed straight from Neo4j.
 
-It is the definition of what a home timeline holds, the fallback for paging past what Redis
-keeps, and the oracle and baseline that the hybrid engine is tested and measured against.
+The pull query here is the definition of a home timeline: the fallback for paging past what
+Redis keeps, the rebuild of a lost cached timeline, and the oracle and baseline that the hybrid
+engine is tested and measured against. The fan-out worker asks the same rule, through the same
+Cypher fragments, who should receive a tweet.
 
-Viewer v sees entry t when:
-- t was posted by v or by someone v follows;
-- t is not a reply, or v wrote it, or v wrote what it answers, or v follows who it answers;
+Viewer v sees entry t, posted by a, when:
+- a is v, or v follows a;
+- t is not a reply, or a is v, or v wrote what t answers, or v follows who t answers;
 - no older entry that v sees has the same subject (a tweet and its retweets show once: the
   first to reach the timeline stays, later retweets of it add nothing).
 """
@@ -15,18 +17,18 @@ from neo4j import AsyncDriver
 from graph.pages import fetch_page
 from graph.records import Page
 
-PULL_TIMELINE = """
-MATCH (v:User {id: $viewerId})
-CALL (v) {
-  MATCH (v)-[:FOLLOWS]->(a:User) RETURN a
-  UNION
-  RETURN v AS a
-}
-MATCH (a)-[:POSTED]->(t:Tweet)
-WHERE $before IS NULL OR t.id < $before
+# Both expect v (viewer), a (author) and t (entry) bound, with a = v or v following a.
+# REPLY_VISIBLE keeps the rows where t is no reply v must not see; VISIBLE also keeps only
+# the first occurrence of each subject, binding o (what t retweets).
+REPLY_VISIBLE = """
 OPTIONAL MATCH (t)-[:REPLY_TO]->(:Tweet)<-[:POSTED]-(answered:User)
 WITH v, a, t, answered
 WHERE answered IS NULL OR a = v OR answered = v OR EXISTS { (v)-[:FOLLOWS]->(answered) }
+"""
+
+VISIBLE = (
+    REPLY_VISIBLE
+    + """
 OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet)
 WITH v, t, o
 WHERE o IS NULL OR NOT (
@@ -43,12 +45,40 @@ WHERE o IS NULL OR NOT (
     WHERE earlier.id < t.id AND (ra = v OR EXISTS { (v)-[:FOLLOWS]->(ra) })
   }
 )
+"""
+)
+
+PULL_TIMELINE = f"""
+MATCH (v:User {{id: $viewerId}})
+CALL (v) {{
+  MATCH (v)-[:FOLLOWS]->(a:User) RETURN a
+  UNION
+  RETURN v AS a
+}}
+MATCH (a)-[:POSTED]->(t:Tweet)
+WHERE $before IS NULL OR t.id < $before
+{VISIBLE}
 RETURN t.id AS key, t.id AS id
 ORDER BY t.id DESC
 LIMIT $limit
+"""
+
+VISIBLE_ENTRIES = f"""
+MATCH (v:User {{id: $viewerId}})
+UNWIND $ids AS id
+MATCH (t:Tweet {{id: id}})<-[:POSTED]-(a:User)
+WHERE a = v OR EXISTS {{ (v)-[:FOLLOWS]->(a) }}
+{VISIBLE}
+RETURN t.id AS id
 """
 
 
 async def pull_home_timeline(driver: AsyncDriver, viewer_id: int, before: int | None, limit: int) -> Page:
     """Entries newest first, strictly older than `before` when given."""
     return await fetch_page(driver, PULL_TIMELINE, limit, viewerId=viewer_id, before=before)
+
+
+async def visible_entries(driver: AsyncDriver, viewer_id: int, ids: list[int]) -> set[int]:
+    """Which of these entries the viewer sees in their home timeline."""
+    records, _, _ = await driver.execute_query(VISIBLE_ENTRIES, viewerId=viewer_id, ids=ids, routing_="r")
+    return {record["id"] for record in records}

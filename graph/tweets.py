@@ -217,30 +217,42 @@ async def _check_author(tx: AsyncManagedTransaction, tweet_id: int, user_id: int
     return bool(row["retweet"])
 
 
-async def delete_tweet(driver: AsyncDriver, tweet_id: int, user_id: int) -> list[int]:
-    """Deletes the tweet and every retweet of it; replies stay, answering nothing. Returns the ids gone."""
+@dataclass(frozen=True)
+class Deleted:
+    tweet_id: int
+    author_id: int
+    retweet_of_id: int | None
+    in_reply_to_id: int | None
+
+
+async def delete_tweet(driver: AsyncDriver, tweet_id: int, user_id: int) -> list[Deleted]:
+    """Deletes the tweet and every retweet of it; replies stay, answering nothing. The tweet comes first."""
     async with driver.session() as session:
-        deleted: list[int] = await session.execute_write(_delete_tweet, tweet_id, user_id)
+        deleted: list[Deleted] = await session.execute_write(_delete_tweet, tweet_id, user_id)
     return deleted
 
 
-async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int) -> list[int]:
+async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int) -> list[Deleted]:
     await _check_author(tx, tweet_id, user_id)
     result = await tx.run(
         """
         MATCH (t:Tweet {id: $id})
+        OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet)
+        OPTIONAL MATCH (t)-[:REPLY_TO]->(p:Tweet)
         OPTIONAL MATCH (t)<-[:RETWEET_OF]-(r:Tweet)
-        WITH t, collect(r) AS retweets
-        WITH t, retweets, [t.id] + [r IN retweets | r.id] AS ids
+        WITH t, o, p, collect(r) AS retweets
+        WITH t, retweets,
+             [{tweet: t.id, author: t.authorId, retweetOf: o.id, inReplyTo: p.id}]
+             + [r IN retweets | {tweet: r.id, author: r.authorId, retweetOf: t.id, inReplyTo: null}] AS gone
         FOREACH (r IN retweets | DETACH DELETE r)
         DETACH DELETE t
-        RETURN ids
+        RETURN gone
         """,
         id=tweet_id,
     )
     row = await result.single()
     assert row is not None
-    return list(row["ids"])
+    return [Deleted(item["tweet"], item["author"], item["retweetOf"], item["inReplyTo"]) for item in row["gone"]]
 
 
 async def user_tweets_page(driver: AsyncDriver, user_id: int, after: int | None, limit: int) -> Page:

@@ -6,32 +6,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
-from minio import Minio
 from neo4j import AsyncDriver
-from redis.asyncio import Redis
 from strawberry.dataloader import DataLoader
 
 from errors import Unauthenticated
-from graph import follows, likes, retweets, tweets, users
+from graph import follows, likes, retweets, users
 from graph.records import TweetRecord, UserRecord
-from graph.snowflake import SnowflakeGenerator
-from resolvers.auth import Passwords, bearer_token, user_id_from_token
-from settings import Settings
+from resolvers.auth import bearer_token, user_id_from_token
+from resolvers.clients import Clients
+from resolvers.hydration import load_tweets
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class Clients:
-    """Opened once per process by the app's lifespan and shared by every request."""
-
-    settings: Settings
-    neo4j: AsyncDriver
-    redis: Redis
-    minio: Minio
-    ids: SnowflakeGenerator
-    passwords: Passwords
 
 
 def records_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V | None]:
@@ -86,7 +72,7 @@ class Context:
 
     @cached_property
     def tweets(self) -> DataLoader[int, TweetRecord | None]:
-        return records_loader(lambda ids: tweets.tweets_by_ids(self.neo4j, ids))
+        return records_loader(lambda ids: load_tweets(self.clients, ids))
 
     @cached_property
     def viewer_liked(self) -> DataLoader[int, bool]:

@@ -1,11 +1,123 @@
-"""The viewer's home timeline."""
+"""The viewer's home timeline, hybrid: their cached timeline (pushed entries) merged with the
+cached tweet lists of the celebrities they follow (pulled), newest first.
 
+- A viewer with no cached timeline gets it rebuilt from Neo4j in this same request.
+- Past what the caches hold, paging continues from Neo4j's pull query, with no gap or overlap:
+  the caches are complete above their oldest entry, the pull query is exact below it.
+- Deleted tweets are dropped at hydration; a celebrity's replies and retweets, pulled for all
+  their followers alike, are checked against this viewer's follows (one batched query).
+- When Redis is down, the pull query answers alone.
+"""
+
+import logging
+import math
+
+from redis.exceptions import RedisError
+
+import metrics
+from feeds import celebrities, timeline
+from feeds.fanout import build_celebrity_list, timeline_from_graph
+from feeds.packed import Window
+from graph import follows
+from graph import timeline as graph_timeline
 from graph.records import Page
-from graph.timeline import pull_home_timeline
 from resolvers.connections import page
 from resolvers.context import Context
+
+logger = logging.getLogger("chirp.timeline")
 
 
 async def home_timeline(ctx: Context, first: int | None, after: str | None) -> Page:
     viewer_id = ctx.viewer()
-    return await page(ctx, first, after, lambda key, size: pull_home_timeline(ctx.neo4j, viewer_id, key, size))
+
+    async def query(before: int | None, size: int) -> Page:
+        try:
+            return await hybrid_page(ctx, viewer_id, before, size)
+        except RedisError:
+            logger.warning("Redis unavailable; home timeline from Neo4j alone", exc_info=True)
+            return await graph_timeline.pull_home_timeline(ctx.neo4j, viewer_id, before, size)
+
+    return await page(ctx, first, after, query)
+
+
+def oldest_complete(window: Window) -> float:
+    """Entries at or above this id are all in the window; 0 when it holds the whole history."""
+    if not window.truncated:
+        return 0
+    return window.ids[-1] if window.ids else math.inf
+
+
+async def hybrid_page(ctx: Context, viewer_id: int, before: int | None, size: int) -> Page:
+    pushed = await viewer_window(ctx, viewer_id)
+    pulled = await celebrity_windows(ctx, viewer_id)
+    horizon = max([oldest_complete(pushed), *(oldest_complete(window) for window in pulled)])
+    pushed_ids = set(pushed.ids)
+    pulled_only = {entry for window in pulled for entry in window.ids} - pushed_ids
+    candidates = sorted(
+        (entry for entry in pushed_ids | pulled_only if entry >= horizon and (before is None or entry < before)),
+        reverse=True,
+    )
+    wanted = size + 1  # one more than the page, to know whether there is a next page
+    entries: list[int] = []
+    position = 0
+    while len(entries) < wanted and position < len(candidates):
+        chunk = candidates[position : position + wanted - len(entries)]
+        position += len(chunk)
+        entries += await visible(ctx, viewer_id, chunk, pulled_only)
+    if len(entries) < wanted and horizon > 0:
+        below = horizon if before is None else min(before, horizon)
+        rest = await graph_timeline.pull_home_timeline(
+            ctx.neo4j, viewer_id, None if below == math.inf else int(below), wanted - len(entries)
+        )
+        entries += [entry for _, entry in rest.items]
+    return Page(items=tuple((entry, entry) for entry in entries[:size]), has_next=len(entries) > size)
+
+
+async def visible(ctx: Context, viewer_id: int, chunk: list[int], pulled_only: set[int]) -> list[int]:
+    """The chunk less deleted tweets and the pulled replies and retweets this viewer must not see."""
+    records = await ctx.tweets.load_many(chunk)
+    conditional = [
+        record.id
+        for record in records
+        if record is not None
+        and record.id in pulled_only
+        and (record.retweet_of_id is not None or record.in_reply_to_id is not None)
+    ]
+    allowed = await graph_timeline.visible_entries(ctx.neo4j, viewer_id, conditional) if conditional else set()
+    return [
+        record.id for record in records if record is not None and (record.id not in conditional or record.id in allowed)
+    ]
+
+
+async def viewer_window(ctx: Context, viewer_id: int) -> Window:
+    """The viewer's cached timeline, its expiry renewed; rebuilt from Neo4j when absent."""
+    settings, keys = ctx.clients.settings, ctx.clients.keys
+    ttl = settings.timeline_idle_days * 86_400
+    (window,) = await timeline.read_windows(ctx.clients.redis, [keys.timeline(viewer_id)], touch_seconds=ttl)
+    if window is not None:
+        metrics.TIMELINE_READS.labels(cache="hit").inc()
+        return window
+    metrics.TIMELINE_READS.labels(cache="rebuilt").inc()
+    window = await timeline_from_graph(ctx.neo4j, viewer_id, settings.timeline_cap)
+    await timeline.store_window(ctx.clients.redis, keys.timeline(viewer_id), window, ttl)
+    return window
+
+
+async def celebrity_windows(ctx: Context, viewer_id: int) -> list[Window]:
+    """The cached tweet lists of the celebrities the viewer follows, each built once when absent."""
+    redis, keys, settings = ctx.clients.redis, ctx.clients.keys, ctx.clients.settings
+    ttl = settings.timeline_idle_days * 86_400
+    followed = await celebrities.read_followed(redis, keys, viewer_id, ttl)
+    if followed is None:
+        everyone = await celebrities.members(redis, keys)
+        pairs = await follows.existing_follows(ctx.neo4j, [(viewer_id, celebrity) for celebrity in everyone])
+        followed = [celebrity for _, celebrity in pairs]
+        await celebrities.store_followed(redis, keys, viewer_id, followed, ttl)
+    if not followed:
+        return []
+    metrics.CELEBRITY_MERGES.inc(len(followed))
+    cached = await timeline.read_windows(redis, [keys.celebrity_tweets(celebrity) for celebrity in followed])
+    return [
+        window or await build_celebrity_list(ctx.neo4j, redis, keys, celebrity, settings.timeline_cap)
+        for celebrity, window in zip(followed, cached, strict=True)
+    ]

@@ -1,10 +1,16 @@
-"""Posting, editing and deleting tweets; likes and retweets. Each returns the id of the tweet to show."""
+"""Posting, editing and deleting tweets; likes and retweets. Each returns the id of the tweet to show.
+
+After each Neo4j write: the cached records it changed are dropped, and what changes timelines
+(posts, retweets, deletes) is queued for the fan-out worker.
+"""
 
 from datetime import UTC, datetime
 
 from errors import BadInput
+from feeds import events, timeline
 from graph import likes, retweets, tweets
 from resolvers.context import Context
+from resolvers.hydration import forget_tweets
 from resolvers.text import parse_text
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -28,6 +34,14 @@ async def create_tweet(ctx: Context, text: str, in_reply_to_id: int | None, idem
             idempotency_key=idempotency_key,
         ),
     )
+    if parent_id is not None:
+        await forget_tweets(ctx.clients, [parent_id])
+    # Read your own writes: the author's cached timeline takes the tweet now, not when the worker
+    # gets to it. A retry with the same idempotency key queues the event again (handling is idempotent).
+    await timeline.insert(
+        ctx.clients.redis, [ctx.clients.keys.timeline(author_id)], tweet_id, ctx.clients.settings.timeline_cap
+    )
+    await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=tweet_id, author=author_id)
     return tweet_id
 
 
@@ -43,25 +57,35 @@ async def edit_tweet(ctx: Context, tweet_id: int, text: str) -> int:
         mention_handles=parsed.mentions,
         edited_at=datetime.now(UTC),
     )
+    await forget_tweets(ctx.clients, [tweet_id])
     return tweet_id
 
 
-async def delete_tweet(ctx: Context, tweet_id: int) -> list[int]:
-    return await tweets.delete_tweet(ctx.neo4j, tweet_id, ctx.viewer())
+async def delete_tweet(ctx: Context, tweet_id: int) -> int:
+    """Deletes the tweet and its retweets; reads stop showing them at once (they are gone from Neo4j
+    and the cache), and the worker takes them out of the cached timelines."""
+    deleted = await tweets.delete_tweet(ctx.neo4j, tweet_id, ctx.viewer())
+    related = [gone.retweet_of_id or gone.in_reply_to_id for gone in deleted]
+    await forget_tweets(ctx.clients, [gone.tweet_id for gone in deleted] + [t for t in related if t is not None])
+    entries = [{"tweet": gone.tweet_id, "author": gone.author_id, "subject": gone.retweet_of_id} for gone in deleted]
+    await events.append(ctx.clients.redis, ctx.clients.keys, "delete", entries=entries)
+    return tweet_id
 
 
 async def like(ctx: Context, tweet_id: int) -> int:
     """Liking a retweet likes the tweet it retweets."""
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
-    await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id())
+    if await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id()):
+        await forget_tweets(ctx.clients, [subject_id])
     return subject_id
 
 
 async def unlike(ctx: Context, tweet_id: int) -> int:
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
-    await likes.unlike(ctx.neo4j, viewer_id, subject_id)
+    if await likes.unlike(ctx.neo4j, viewer_id, subject_id):
+        await forget_tweets(ctx.clients, [subject_id])
     return subject_id
 
 
@@ -69,7 +93,10 @@ async def retweet(ctx: Context, tweet_id: int) -> int:
     """Returns the retweet; retweeting a retweet retweets the original, and only once."""
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
-    retweet_id, _ = await retweets.retweet(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id())
+    retweet_id, created = await retweets.retweet(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id())
+    if created:
+        await forget_tweets(ctx.clients, [subject_id])
+    await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=retweet_id, author=viewer_id)
     return retweet_id
 
 
@@ -77,5 +104,9 @@ async def undo_retweet(ctx: Context, tweet_id: int) -> int:
     """Returns the tweet that was retweeted, now without the viewer's retweet."""
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
-    await retweets.undo_retweet(ctx.neo4j, viewer_id, subject_id)
+    removed = await retweets.undo_retweet(ctx.neo4j, viewer_id, subject_id)
+    if removed is not None:
+        await forget_tweets(ctx.clients, [removed, subject_id])
+        entry = {"tweet": removed, "author": viewer_id, "subject": subject_id}
+        await events.append(ctx.clients.redis, ctx.clients.keys, "delete", entries=[entry])
     return subject_id

@@ -52,7 +52,7 @@ class Mutation:
     @strawberry.mutation
     async def delete_tweet(self, info: ContextInfo, id: strawberry.ID) -> DeletePayload:
         deleted = await tweets.delete_tweet(info.context, from_global_id(id, "Tweet"))
-        return DeletePayload(id=strawberry.ID(to_global_id("Tweet", deleted[0])), deleted=True)
+        return DeletePayload(id=strawberry.ID(to_global_id("Tweet", deleted)), deleted=True)
 
     @strawberry.mutation
     async def like(self, info: ContextInfo, tweet_id: strawberry.ID) -> Tweet:

@@ -1,5 +1,6 @@
 """Fixtures for tests against the real Neo4j, Redis and MinIO (started by scripts/test.sh)."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ import feeds.client
 import graph.driver
 import media.client
 from app import create_app
+from feeds import worker
+from feeds.fanout import Fanout
+from feeds.keys import Keys
 from settings import Settings
 
 
@@ -25,10 +29,48 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.fixture(scope="session")
-def settings() -> Settings:
-    """The environment's settings, with cheap password hashing: tests sign up hundreds of users."""
-    return Settings(password_time_cost=1, password_memory_kib=8 * 1024)
+def isolated_settings(**overrides: Any) -> Settings:
+    """The environment's settings, with a Redis key prefix of their own (stream, timelines, caches),
+    and cheap password hashing: tests sign up hundreds of users."""
+    fields: dict[str, Any] = {
+        "redis_prefix": f"test:{uuid.uuid4().hex[:12]}:",
+        "password_time_cost": 1,
+        "password_memory_kib": 8 * 1024,
+    }
+    return Settings(**(fields | overrides))
+
+
+@pytest.fixture
+def settings() -> Iterator[Settings]:
+    test_settings = isolated_settings()
+    yield test_settings
+    asyncio.run(forget_prefix(test_settings))
+
+
+async def forget_prefix(settings: Settings) -> None:
+    redis = feeds.client.open_redis(settings)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{settings.redis_prefix}*", count=1000)]
+        for start in range(0, len(keys), 1000):
+            await redis.delete(*keys[start : start + 1000])
+    finally:
+        await redis.aclose()
+
+
+def drain(settings: Settings) -> int:
+    """Runs a fan-out worker in this process until no event is left; returns how many it handled."""
+
+    async def run() -> int:
+        neo4j = graph.driver.open_driver(settings)
+        redis = feeds.client.open_redis(settings)
+        try:
+            ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
+            return await worker.drain(ctx, consumer="tests")
+        finally:
+            await redis.aclose()
+            await neo4j.close()
+
+    return asyncio.run(run())
 
 
 @pytest.fixture

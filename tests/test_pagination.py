@@ -4,6 +4,7 @@ Each scenario builds its own users, so the expected contents of a connection are
 Ids are time-ordered, so "newest first" is the reverse of the order in which the test made things.
 """
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-from tests.conftest import Account, Api
+from tests.conftest import Account, Api, forget_prefix, isolated_settings
 
 Connection = dict[str, Any]
 Fetch = Callable[[int | None, str | None], Connection]
@@ -250,10 +251,12 @@ SCENARIOS: dict[str, Callable[[Api, str], Scenario]] = {
 
 
 @pytest.fixture(scope="module")
-def shared_api(settings: Settings) -> Iterator[Api]:
+def shared_api() -> Iterator[Api]:
     """One app for the read-only scenario tests, so each scenario is built once per module."""
+    settings = isolated_settings()
     with TestClient(create_app(settings)) as client:
         yield Api(client)
+    asyncio.run(forget_prefix(settings))
 
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))

@@ -71,6 +71,7 @@ def test_timeline_page_costs_a_constant_number_of_queries(api: Api, bolt_runs: R
     original = api.tweet(api.sign_up(), "retweeted by a followee")
     api.data("mutation($id: ID!) { retweet(tweetId: $id) { id } }", {"id": original}, authors[1].token)
 
+    queries_for_page(api, bolt_runs, viewer, 1)  # the first read builds the cached timeline
     small = queries_for_page(api, bolt_runs, viewer, 5)
     large = queries_for_page(api, bolt_runs, viewer, 20)
     assert small > 0

@@ -1,0 +1,39 @@
+"""Every Redis key and channel Chirp uses, under one configurable prefix."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    @property
+    def events(self) -> str:
+        """The fan-out work queue (a stream)."""
+        return f"{self.prefix}events"
+
+    @property
+    def celebrities(self) -> str:
+        """The set of authors whose tweets are pulled at read time rather than pushed."""
+        return f"{self.prefix}celebrities"
+
+    def timeline(self, user_id: int) -> str:
+        return f"{self.prefix}timeline:{user_id}"
+
+    def celebrity_tweets(self, author_id: int) -> str:
+        """A celebrity's recent tweet ids, shared by all their followers."""
+        return f"{self.prefix}celebrity-tweets:{author_id}"
+
+    def celebrities_followed(self, user_id: int) -> str:
+        return f"{self.prefix}celebrities-followed:{user_id}"
+
+    def tweet(self, tweet_id: int) -> str:
+        return f"{self.prefix}tweet:{tweet_id}"
+
+    def live_viewer(self, user_id: int) -> str:
+        """Pub/sub: tweets pushed into this user's timeline."""
+        return f"{self.prefix}live:viewer:{user_id}"
+
+    def live_author(self, author_id: int) -> str:
+        """Pub/sub: tweets of this celebrity, for every follower to pick up."""
+        return f"{self.prefix}live:author:{author_id}"

@@ -1,0 +1,72 @@
+"""Cached home timelines and celebrity tweet lists: packed id strings (see feeds/packed.py)."""
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from feeds.packed import INSERT_SCRIPT, REMOVE_SCRIPT, Window, pack, pack_id, unpack
+
+
+async def read_windows(redis: Redis, keys: Sequence[str], touch_seconds: int | None = None) -> list[Window | None]:
+    """The windows at these keys (None where absent), in one round trip; touch_seconds renews their expiry."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            if touch_seconds is None:
+                pipe.get(key)
+            else:
+                pipe.getex(key, ex=touch_seconds)
+        values = await pipe.execute()
+    return [None if value is None else unpack(value) for value in values]
+
+
+async def store_window(redis: Redis, key: str, window: Window, ttl_seconds: int | None) -> None:
+    await redis.set(key, pack(window.ids, window.truncated), ex=ttl_seconds)
+
+
+async def insert(redis: Redis, keys: Sequence[str], entry_id: int, cap: int) -> list[int]:
+    """Adds the entry to each existing window at these keys, once, in order.
+
+    Returns the positions (in keys) of the windows that took it.
+    """
+    if not keys:
+        return []
+    script = redis.register_script(INSERT_SCRIPT)
+    taken: list[int] = await script(keys=list(keys), args=[pack_id(entry_id), cap])
+    return taken
+
+
+async def remove(redis: Redis, keys: Sequence[str], entry_ids: Sequence[int]) -> int:
+    """Removes the entries from each existing window at these keys; returns how many went."""
+    if not keys or not entry_ids:
+        return 0
+    script = redis.register_script(REMOVE_SCRIPT)
+    removed: int = await script(keys=list(keys), args=[pack_id(entry_id) for entry_id in entry_ids])
+    return removed
+
+
+async def drop(redis: Redis, keys: Sequence[str]) -> None:
+    """Drops cached values (timelines, lists, followed sets): the next read rebuilds them."""
+    for start in range(0, len(keys), 1000):
+        await redis.delete(*keys[start : start + 1000])
+
+
+async def replace_if_present(redis: Redis, key: str, build: Callable[[], Awaitable[Window]]) -> bool:
+    """Rebuilds an existing (active) window; False when there was none to rebuild.
+
+    The key is watched while `build` reads Neo4j: a push landing meanwhile makes the write
+    fail, and the rebuild starts over, so no push is lost to it.
+    """
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key)
+                if not await pipe.exists(key):
+                    return False
+                window = await build()
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(key, pack(window.ids, window.truncated), keepttl=True)
+                await pipe.execute()
+                return True
+            except WatchError:
+                continue

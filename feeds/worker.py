@@ -1,0 +1,82 @@
+"""The fan-out worker: `python -m feeds.worker`. Run as many as you like; they share one consumer group.
+
+Each event is acknowledged only after its work is done. Events that another worker read but
+did not acknowledge within FANOUT_CLAIM_IDLE_MS (it died, say) are claimed and redone here.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+import metrics
+from feeds import events
+from feeds.client import open_redis
+from feeds.fanout import Fanout, handle
+from feeds.keys import Keys
+from graph.driver import open_driver
+from settings import Settings
+
+logger = logging.getLogger("chirp.worker")
+
+
+async def process(ctx: Fanout, batch: list[events.Event]) -> None:
+    for event in batch:
+        await handle(ctx, event)
+        await events.ack(ctx.redis, ctx.keys, event)
+
+
+async def run_once(ctx: Fanout, consumer: str, block_ms: int) -> int:
+    """Claims stale events, then reads new ones; returns how many it handled."""
+    stale = await events.claim_stale(ctx.redis, ctx.keys, consumer, ctx.settings.fanout_claim_idle_ms, count=10)
+    fresh = await events.read_new(ctx.redis, ctx.keys, consumer, count=10, block_ms=0 if stale else block_ms)
+    await process(ctx, stale + fresh)
+    metrics.STREAM_BACKLOG.set(await events.backlog(ctx.redis, ctx.keys))
+    return len(stale) + len(fresh)
+
+
+async def drain(ctx: Fanout, consumer: str) -> int:
+    """Handles events until none is left: the worker is then idle. Returns how many it handled."""
+    await events.ensure_group(ctx.redis, ctx.keys)
+    handled = 0
+    while count := await run_once(ctx, consumer, block_ms=1):
+        handled += count
+    return handled
+
+
+async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
+    neo4j = open_driver(settings)
+    redis = open_redis(settings)
+    ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
+    try:
+        await events.ensure_group(redis, ctx.keys)
+        logger.info("fan-out worker %s started", consumer)
+        while not stop.is_set():
+            try:
+                await run_once(ctx, consumer, block_ms=1000)
+            except Exception:
+                # The event stays pending and is retried (here or by another worker) after the idle time.
+                logger.exception("fan-out failed; retrying")
+                await asyncio.sleep(1)
+    finally:
+        await redis.aclose()
+        await neo4j.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(Settings(), consumer, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

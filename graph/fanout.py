@@ -1,0 +1,80 @@
+"""What the fan-out worker asks Neo4j: who receives an entry, who follows whom, who is a celebrity."""
+
+from neo4j import AsyncDriver
+
+from graph.timeline import REPLY_VISIBLE, VISIBLE
+
+RECIPIENTS = f"""
+MATCH (a:User)-[:POSTED]->(t:Tweet {{id: $id}})
+CALL (a) {{
+  MATCH (a)<-[:FOLLOWS]-(v:User) RETURN v
+  UNION
+  RETURN a AS v
+}}
+{VISIBLE}
+RETURN v.id AS id
+"""
+
+# After a retweet of $subjectId by $authorId is gone, the entry each of the retweeter's
+# followers (and the retweeter) now sees first for that subject, if any.
+FIRST_OCCURRENCES = f"""
+MATCH (o:Tweet {{id: $subjectId}}), (r:User {{id: $authorId}})
+CALL (r) {{
+  MATCH (r)<-[:FOLLOWS]-(v:User) RETURN v
+  UNION
+  RETURN r AS v
+}}
+CALL (v, o) {{
+  CALL (o) {{
+    RETURN o AS t
+    UNION
+    MATCH (o)<-[:RETWEET_OF]-(t:Tweet) RETURN t
+  }}
+  MATCH (t)<-[:POSTED]-(a:User)
+  WHERE a = v OR EXISTS {{ (v)-[:FOLLOWS]->(a) }}
+  {REPLY_VISIBLE}
+  RETURN min(t.id) AS first
+}}
+WITH v, first WHERE first IS NOT NULL
+RETURN v.id AS viewer, first
+"""
+
+
+async def recipients(driver: AsyncDriver, tweet_id: int) -> list[int]:
+    """The author and every follower of the author who sees this entry; empty if it is gone."""
+    records, _, _ = await driver.execute_query(RECIPIENTS, id=tweet_id, routing_="r")
+    return [record["id"] for record in records]
+
+
+async def first_occurrences(driver: AsyncDriver, subject_id: int, retweeter_id: int) -> list[tuple[int, int]]:
+    """(viewer, entry) pairs: what each of the retweeter's audience sees first of the subject now."""
+    records, _, _ = await driver.execute_query(
+        FIRST_OCCURRENCES, subjectId=subject_id, authorId=retweeter_id, routing_="r"
+    )
+    return [(record["viewer"], record["first"]) for record in records]
+
+
+async def follower_ids(driver: AsyncDriver, user_id: int) -> list[int]:
+    records, _, _ = await driver.execute_query(
+        "MATCH (:User {id: $id})<-[:FOLLOWS]-(f:User) RETURN f.id AS id", id=user_id, routing_="r"
+    )
+    return [record["id"] for record in records]
+
+
+async def follower_count(driver: AsyncDriver, user_id: int) -> int:
+    records, _, _ = await driver.execute_query(
+        "MATCH (u:User {id: $id}) RETURN COUNT { (u)<-[:FOLLOWS]-() } AS n", id=user_id, routing_="r"
+    )
+    return int(records[0]["n"]) if records else 0
+
+
+async def recent_tweet_ids(driver: AsyncDriver, author_id: int, limit: int) -> tuple[list[int], bool]:
+    """The author's newest tweets (retweets and replies included), and whether older ones exist."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (:User {id: $id})-[:POSTED]->(t:Tweet) RETURN t.id AS id ORDER BY t.id DESC LIMIT $limit",
+        id=author_id,
+        limit=limit + 1,
+        routing_="r",
+    )
+    ids = [record["id"] for record in records]
+    return ids[:limit], len(ids) > limit

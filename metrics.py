@@ -1,0 +1,23 @@
+"""Prometheus metrics of the app and the fan-out worker.
+
+With PROMETHEUS_MULTIPROC_DIR set (scripts/run.sh sets it), every process writes its samples
+there and /metrics on any app process reports them all, the worker's included.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FANOUT_LAG = Histogram(
+    "chirp_fanout_lag_seconds",
+    "From an event's commit to the end of its fan-out.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+STREAM_BACKLOG = Gauge(
+    "chirp_fanout_backlog_events",
+    "Fan-out events appended but not yet acknowledged, as last seen by a worker.",
+    multiprocess_mode="max",
+)
+DELIVERIES = Counter("chirp_fanout_deliveries", "Entries written into cached home timelines.")
+TIMELINE_READS = Counter(
+    "chirp_timeline_reads", "Home timeline reads, by how the cached timeline was found.", ["cache"]
+)
+CELEBRITY_MERGES = Counter("chirp_celebrity_merges", "Celebrity tweet lists merged into home timeline reads.")

@@ -1,0 +1,25 @@
+"""The process-wide clients every request shares."""
+
+from dataclasses import dataclass
+
+from minio import Minio
+from neo4j import AsyncDriver
+from redis.asyncio import Redis
+
+from feeds.keys import Keys
+from graph.snowflake import SnowflakeGenerator
+from resolvers.auth import Passwords
+from settings import Settings
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Opened once per process by the app's lifespan and shared by every request."""
+
+    settings: Settings
+    neo4j: AsyncDriver
+    redis: Redis
+    minio: Minio
+    ids: SnowflakeGenerator
+    passwords: Passwords
+    keys: Keys
