@@ -1,0 +1,82 @@
+"""The packed timeline scripts against a real Redis: order, once, cap, truncation, removal."""
+
+import random
+from collections.abc import AsyncIterator
+from typing import cast
+
+import pytest
+from redis.asyncio import Redis
+
+from feeds import timeline
+from feeds.packed import Window, pack, unpack
+
+
+@pytest.fixture
+async def key(redis: Redis, run_id: str) -> AsyncIterator[str]:
+    name = f"test:{run_id}:packed"
+    yield name
+    await redis.delete(name)
+
+
+async def window(redis: Redis, key: str) -> Window:
+    value = await redis.get(key)
+    assert value is not None
+    return unpack(cast(bytes, value))
+
+
+def test_pack_round_trip() -> None:
+    ids = (2**63 - 1, 2**40, 7)
+    assert unpack(pack(ids, truncated=False)) == Window(ids, False)
+    assert unpack(pack(ids, truncated=True)) == Window(ids, True)
+    assert unpack(pack((), truncated=True)) == Window((), True)
+    assert len(pack(ids, truncated=False)) == 8 * len(ids)
+
+
+async def test_absent_timeline_is_left_alone(redis: Redis, key: str) -> None:
+    assert await timeline.insert(redis, [key], 42, cap=10) == []
+    assert await redis.exists(key) == 0
+
+
+async def test_inserts_keep_order_and_happen_once(redis: Redis, key: str) -> None:
+    await timeline.store_window(redis, key, Window((), False), ttl_seconds=60)
+    # Values around the 32-bit halves the script compares.
+    ids = [2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**62, 2**63 - 1, 5, *random.sample(range(1, 2**63), 20)]
+    for entry in ids + ids:
+        await timeline.insert(redis, [key], entry, cap=100)
+    assert await window(redis, key) == Window(tuple(sorted(set(ids), reverse=True)), False)
+    assert await redis.ttl(key) > 0  # KEEPTTL: pushes do not make a timeline immortal
+
+
+async def test_cap_truncates_and_older_entries_stay_out(redis: Redis, key: str) -> None:
+    await timeline.store_window(redis, key, Window((), False), ttl_seconds=60)
+    for entry in range(10, 20):
+        await timeline.insert(redis, [key], entry, cap=4)
+    assert await window(redis, key) == Window((19, 18, 17, 16), True)
+    assert await timeline.insert(redis, [key], 3, cap=4) == []  # older than the window: Neo4j's part
+    assert await timeline.insert(redis, [key], 25, cap=4) == [0]
+    assert await window(redis, key) == Window((25, 19, 18, 17), True)
+
+
+async def test_insert_reports_which_timelines_took_it(redis: Redis, key: str) -> None:
+    other = key + ":other"
+    await timeline.store_window(redis, key, Window((), False), ttl_seconds=60)
+    await timeline.store_window(redis, other, Window((9,), False), ttl_seconds=60)
+    try:
+        assert await timeline.insert(redis, [key + ":absent", key, other], 9, cap=10) == [1]
+    finally:
+        await redis.delete(other)
+
+
+async def test_remove_keeps_the_rest_and_the_truncation_mark(redis: Redis, key: str) -> None:
+    await timeline.store_window(redis, key, Window((9, 7, 5, 3), True), ttl_seconds=60)
+    assert await timeline.remove(redis, [key], [7, 3, 100]) == 2
+    assert await window(redis, key) == Window((9, 5), True)
+    assert await timeline.remove(redis, [key], [100]) == 0
+
+
+async def test_memory_per_entry_is_under_ten_bytes(redis: Redis, key: str) -> None:
+    entries = tuple(sorted(random.sample(range(1, 2**63), 800), reverse=True))
+    await timeline.store_window(redis, key, Window(entries, True), ttl_seconds=60)
+    used = await redis.memory_usage(key)
+    assert used is not None
+    assert used / len(entries) < 10  # 8 bytes of id, plus the key and the allocator's rounding
