@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from starlette.testclient import TestClient
