@@ -10,8 +10,14 @@ if port_open "$API_HOST" "$API_PORT"; then
   die "port $API_PORT (the API) is held by another program ($(port_holder "$API_PORT")); stop it or set API_PORT"
 fi
 
+# The API and the worker share their metrics through this folder (see metrics.py).
+export PROMETHEUS_MULTIPROC_DIR=$CHIRP_STATE/metrics
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
+"${UV[@]}" run --locked python -m feeds.worker &
+pids+=($!)
 "${UV[@]}" run --locked uvicorn app:app --host "$API_HOST" --port "$API_PORT" &
 pids+=($!)
 api_answers() { curl -sf -m 2 -o /dev/null "http://$API_HOST:$API_PORT/readyz"; }
