@@ -55,7 +55,8 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes]) -> Event:
     )
 
 
-async def read_new(redis: Redis, keys: Keys, consumer: str, count: int, block_ms: int) -> list[Event]:
+async def read_new(redis: Redis, keys: Keys, consumer: str, count: int, block_ms: int | None) -> list[Event]:
+    """Events no consumer has read yet; waits up to block_ms for one (None: answers at once)."""
     response = cast(
         StreamResponse, await redis.xreadgroup(GROUP, consumer, {keys.events: ">"}, count=count, block=block_ms)
     )

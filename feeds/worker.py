@@ -13,7 +13,7 @@ import socket
 import metrics
 from feeds import events
 from feeds.client import open_redis
-from feeds.fanout import Fanout, handle
+from feeds.fanout import Fanout, handle, sync_celebrities
 from feeds.keys import Keys
 from graph.driver import open_driver
 from settings import Settings
@@ -30,7 +30,8 @@ async def process(ctx: Fanout, batch: list[events.Event]) -> None:
 async def run_once(ctx: Fanout, consumer: str, block_ms: int) -> int:
     """Claims stale events, then reads new ones; returns how many it handled."""
     stale = await events.claim_stale(ctx.redis, ctx.keys, consumer, ctx.settings.fanout_claim_idle_ms, count=10)
-    fresh = await events.read_new(ctx.redis, ctx.keys, consumer, count=10, block_ms=0 if stale else block_ms)
+    # With claimed work in hand, do not wait for new events (BLOCK 0 would wait forever).
+    fresh = await events.read_new(ctx.redis, ctx.keys, consumer, count=10, block_ms=None if stale else block_ms)
     await process(ctx, stale + fresh)
     metrics.STREAM_BACKLOG.set(await events.backlog(ctx.redis, ctx.keys))
     return len(stale) + len(fresh)
@@ -51,7 +52,8 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
     try:
         await events.ensure_group(redis, ctx.keys)
-        logger.info("fan-out worker %s started", consumer)
+        crossed = await sync_celebrities(ctx)
+        logger.info("fan-out worker %s started (%d celebrity crossings reconciled)", consumer, crossed)
         while not stop.is_set():
             try:
                 await run_once(ctx, consumer, block_ms=1000)
