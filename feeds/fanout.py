@@ -112,6 +112,15 @@ async def refresh_celebrity(ctx: Fanout, author_id: int) -> bool:
     return celebrity
 
 
+async def sync_celebrities(ctx: Fanout) -> int:
+    """Reconciles the celebrity set with Neo4j (after a bulk import, say); returns how many crossed."""
+    should = await fanout.celebrity_ids(ctx.neo4j, ctx.settings.celebrity_threshold)
+    crossed = should ^ await celebrities.members(ctx.redis, ctx.keys)
+    for author_id in crossed:
+        await refresh_celebrity(ctx, author_id)
+    return len(crossed)
+
+
 async def ensure_celebrity_list(ctx: Fanout, author_id: int) -> None:
     key = ctx.keys.celebrity_tweets(author_id)
     (window,) = await timeline.read_windows(ctx.redis, [key])

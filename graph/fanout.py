@@ -78,3 +78,13 @@ async def recent_tweet_ids(driver: AsyncDriver, author_id: int, limit: int) -> t
     )
     ids = [record["id"] for record in records]
     return ids[:limit], len(ids) > limit
+
+
+async def celebrity_ids(driver: AsyncDriver, threshold: int) -> set[int]:
+    """Everyone with at least `threshold` followers (degrees come from the store, not a traversal)."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (u:User) WHERE COUNT { (u)<-[:FOLLOWS]-() } >= $threshold RETURN u.id AS id",
+        threshold=threshold,
+        routing_="r",
+    )
+    return {record["id"] for record in records}
