@@ -12,7 +12,7 @@ CALL (a) {{
   RETURN a AS v
 }}
 {VISIBLE}
-RETURN v.id AS id
+RETURN collect(v.id) AS ids
 """
 
 # After a retweet of $subjectId by $authorId is gone, the entry each of the retweeter's
@@ -36,14 +36,14 @@ CALL (v, o) {{
   RETURN min(t.id) AS first
 }}
 WITH v, first WHERE first IS NOT NULL
-RETURN v.id AS viewer, first
+RETURN collect([v.id, first]) AS pairs
 """
 
 
 async def recipients(driver: AsyncDriver, tweet_id: int) -> list[int]:
     """The author and every follower of the author who sees this entry; empty if it is gone."""
     records, _, _ = await driver.execute_query(RECIPIENTS, id=tweet_id, routing_="r")
-    return [record["id"] for record in records]
+    return list(records[0]["ids"])
 
 
 async def first_occurrences(driver: AsyncDriver, subject_id: int, retweeter_id: int) -> list[tuple[int, int]]:
@@ -51,14 +51,14 @@ async def first_occurrences(driver: AsyncDriver, subject_id: int, retweeter_id: 
     records, _, _ = await driver.execute_query(
         FIRST_OCCURRENCES, subjectId=subject_id, authorId=retweeter_id, routing_="r"
     )
-    return [(record["viewer"], record["first"]) for record in records]
+    return [(viewer, first) for viewer, first in records[0]["pairs"]]
 
 
 async def follower_ids(driver: AsyncDriver, user_id: int) -> list[int]:
     records, _, _ = await driver.execute_query(
-        "MATCH (:User {id: $id})<-[:FOLLOWS]-(f:User) RETURN f.id AS id", id=user_id, routing_="r"
+        "MATCH (:User {id: $id})<-[:FOLLOWS]-(f:User) RETURN collect(f.id) AS ids", id=user_id, routing_="r"
     )
-    return [record["id"] for record in records]
+    return list(records[0]["ids"])
 
 
 async def follower_count(driver: AsyncDriver, user_id: int) -> int:
@@ -71,20 +71,24 @@ async def follower_count(driver: AsyncDriver, user_id: int) -> int:
 async def recent_tweet_ids(driver: AsyncDriver, author_id: int, limit: int) -> tuple[list[int], bool]:
     """The author's newest tweets (retweets and replies included), and whether older ones exist."""
     records, _, _ = await driver.execute_query(
-        "MATCH (:User {id: $id})-[:POSTED]->(t:Tweet) RETURN t.id AS id ORDER BY t.id DESC LIMIT $limit",
+        """
+        MATCH (:User {id: $id})-[:POSTED]->(t:Tweet)
+        WITH t ORDER BY t.id DESC LIMIT $limit
+        RETURN collect(t.id) AS ids
+        """,
         id=author_id,
         limit=limit + 1,
         routing_="r",
     )
-    ids = [record["id"] for record in records]
+    ids = list(records[0]["ids"])
     return ids[:limit], len(ids) > limit
 
 
 async def celebrity_ids(driver: AsyncDriver, threshold: int) -> set[int]:
     """Everyone with at least `threshold` followers (degrees come from the store, not a traversal)."""
     records, _, _ = await driver.execute_query(
-        "MATCH (u:User) WHERE COUNT { (u)<-[:FOLLOWS]-() } >= $threshold RETURN u.id AS id",
+        "MATCH (u:User) WHERE COUNT { (u)<-[:FOLLOWS]-() } >= $threshold RETURN collect(u.id) AS ids",
         threshold=threshold,
         routing_="r",
     )
-    return {record["id"] for record in records}
+    return set(records[0]["ids"])

@@ -82,7 +82,8 @@ async def followers_page(driver: AsyncDriver, user_id: int, after: int | None, l
         """
         MATCH (:User {id: $id})<-[f:FOLLOWS]-(other:User)
         WHERE $after IS NULL OR f.id < $after
-        RETURN f.id AS key, other.id AS id ORDER BY f.id DESC LIMIT $limit
+        WITH f, other ORDER BY f.id DESC LIMIT $limit
+        RETURN collect([f.id, other.id]) AS items
         """,
         limit,
         id=user_id,
@@ -97,7 +98,8 @@ async def following_page(driver: AsyncDriver, user_id: int, after: int | None, l
         """
         MATCH (:User {id: $id})-[f:FOLLOWS]->(other:User)
         WHERE $after IS NULL OR f.id < $after
-        RETURN f.id AS key, other.id AS id ORDER BY f.id DESC LIMIT $limit
+        WITH f, other ORDER BY f.id DESC LIMIT $limit
+        RETURN collect([f.id, other.id]) AS items
         """,
         limit,
         id=user_id,

@@ -80,7 +80,8 @@ async def likes_page(driver: AsyncDriver, user_id: int, after: int | None, limit
         """
         MATCH (:User {id: $id})-[l:LIKED]->(t:Tweet)
         WHERE $after IS NULL OR l.id < $after
-        RETURN l.id AS key, t.id AS id ORDER BY l.id DESC LIMIT $limit
+        WITH l, t ORDER BY l.id DESC LIMIT $limit
+        RETURN collect([l.id, t.id]) AS items
         """,
         limit,
         id=user_id,

@@ -57,10 +57,11 @@ CALL (v) {{
 }}
 MATCH (a)-[:POSTED]->(t:Tweet)
 WHERE $before IS NULL OR t.id < $before
+// Sorted before the visibility checks, so that they run lazily, only until the page is full.
+WITH v, a, t ORDER BY t.id DESC
 {VISIBLE}
-RETURN t.id AS key, t.id AS id
-ORDER BY t.id DESC
-LIMIT $limit
+WITH t ORDER BY t.id DESC LIMIT $limit
+RETURN collect([t.id, t.id]) AS items
 """
 
 VISIBLE_ENTRIES = f"""

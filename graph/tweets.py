@@ -262,7 +262,8 @@ async def user_tweets_page(driver: AsyncDriver, user_id: int, after: int | None,
         """
         MATCH (:User {id: $id})-[:POSTED]->(t:Tweet)
         WHERE $after IS NULL OR t.id < $after
-        RETURN t.id AS key, t.id AS id ORDER BY t.id DESC LIMIT $limit
+        WITH t ORDER BY t.id DESC LIMIT $limit
+        RETURN collect([t.id, t.id]) AS items
         """,
         limit,
         id=user_id,
@@ -277,7 +278,8 @@ async def replies_page(driver: AsyncDriver, tweet_id: int, after: int | None, li
         """
         MATCH (:Tweet {id: $id})<-[:REPLY_TO]-(r:Tweet)
         WHERE $after IS NULL OR r.id > $after
-        RETURN r.id AS key, r.id AS id ORDER BY r.id ASC LIMIT $limit
+        WITH r ORDER BY r.id ASC LIMIT $limit
+        RETURN collect([r.id, r.id]) AS items
         """,
         limit,
         id=tweet_id,
