@@ -1,5 +1,7 @@
 """Chirp's configuration: every setting comes from an environment variable, read here only."""
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     # read time instead of pushed; a cached timeline keeps timeline_cap entries and expires after
     # timeline_idle_days without a read (its owner then counts as inactive and gets no pushes).
     redis_prefix: str = "chirp:"
+    # "hybrid" (the cached timelines) or "pull" (Neo4j only: the baseline the benchmark compares).
+    timeline_engine: Literal["hybrid", "pull"] = "hybrid"
     celebrity_threshold: int = 10_000
     timeline_cap: int = 800
     timeline_idle_days: int = 30

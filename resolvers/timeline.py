@@ -31,6 +31,8 @@ async def home_timeline(ctx: Context, first: int | None, after: str | None) -> P
     viewer_id = ctx.viewer()
 
     async def query(before: int | None, size: int) -> Page:
+        if ctx.clients.settings.timeline_engine == "pull":
+            return await graph_timeline.pull_home_timeline(ctx.neo4j, viewer_id, before, size)
         try:
             return await hybrid_page(ctx, viewer_id, before, size)
         except RedisError:
