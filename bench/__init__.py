@@ -1,0 +1,1 @@
+"""The benchmark suite: `uv run python -m bench` (see bench/__main__.py)."""

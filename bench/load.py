@@ -1,0 +1,93 @@
+"""Load on the HTTP API: maximum throughput (wrk, closed loop) and latency at a fixed rate (open loop).
+
+The open-loop driver sends on a fixed schedule whatever the answers do, and measures each
+latency from the request's scheduled time, so a slow server cannot hide its queueing.
+"""
+
+import asyncio
+import json
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+QUERY = """query { homeTimeline(first: 20) { edges { cursor node {
+  id text createdAt likeCount retweetCount replyCount viewerHasLiked viewerHasRetweeted
+  author { id handle displayName }
+  retweetOf { id text author { handle } }
+} } pageInfo { hasNextPage endCursor } } }"""
+
+WRK_SCRIPT = """
+local tokens = {%s}
+local body = %s
+local counter = 0
+request = function()
+  counter = counter + 1
+  local token = tokens[(counter %% #tokens) + 1]
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
+  return wrk.format("POST", "/graphql", headers, body)
+end
+"""
+
+
+@dataclass(frozen=True)
+class Latency:
+    rate: float
+    sent: int
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+
+def max_throughput(base_url: str, tokens: list[str], seconds: float, connections: int = 16) -> float:
+    """Requests per second that wrk sustains, closed loop, cycling through the viewers' tokens."""
+    body = json.dumps({"query": QUERY})
+    script = WRK_SCRIPT % (", ".join(json.dumps(token) for token in tokens), json.dumps(body))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    try:
+        output = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", file.name, base_url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        Path(file.name).unlink()
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"wrk saw {errors.group(1)} failed responses:\n{output}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    return float(match.group(1))
+
+
+async def latency_at(base_url: str, tokens: list[str], rate: float, seconds: float) -> Latency:
+    """p50 and p99 at a fixed arrival rate (open loop)."""
+    body = {"query": QUERY}
+    latencies: list[float] = []
+    errors = 0
+    count = int(rate * seconds)
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        start = time.perf_counter()
+
+        async def one(index: int) -> None:
+            nonlocal errors
+            scheduled = start + index / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
+            response = await client.post("/graphql", json=body, headers=headers)
+            if response.status_code != 200 or "errors" in response.json():
+                errors += 1
+            latencies.append(time.perf_counter() - scheduled)
+
+        await asyncio.gather(*(one(index) for index in range(count)))
+    values = np.array(latencies) * 1000
+    return Latency(rate, count, errors, float(np.percentile(values, 50)), float(np.percentile(values, 99)))

@@ -1,0 +1,228 @@
+"""The whole benchmark: data, then each measurement, then the report (a table and a JSON file)."""
+
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.caches import bytes_per_entry, cold_rebuild
+from bench.fanout import fanout_speed
+from bench.floor import floor_rate
+from bench.generate import ID_BASE, Shape, already_generated, generate
+from bench.load import QUERY, latency_at, max_throughput
+from bench.visible import post_to_visible
+from feeds.client import open_redis
+from feeds.fanout import Fanout, sync_celebrities
+from feeds.keys import Keys
+from graph.driver import open_driver
+from graph.migrations import apply_migrations
+from graph.snowflake import SnowflakeGenerator
+from media.client import open_minio
+from resolvers.auth import Passwords, issue_token
+from resolvers.clients import Clients
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+API_PORT = int(os.environ.get("BENCH_API_PORT", "18080"))
+
+
+@asynccontextmanager
+async def process(args: list[str], env: dict[str, str], ready_url: str | None = None) -> AsyncIterator[None]:
+    """A child process for the length of a phase (uvicorn or the worker)."""
+    child = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, env={**os.environ, **env}, stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        if ready_url is not None:
+            async with httpx.AsyncClient() as client:
+                for _ in range(300):
+                    try:
+                        if (await client.get(ready_url)).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.2)
+                else:
+                    raise RuntimeError(f"{args} did not become ready")
+        yield
+    finally:
+        child.terminate()
+        await asyncio.wait_for(child.wait(), timeout=30)
+
+
+def api(engine: str) -> Any:
+    command = [sys.executable, "-m", "uvicorn", "app:app", "--port", str(API_PORT), "--log-level", "warning"]
+    return process(command, {"TIMELINE_ENGINE": engine}, ready_url=f"http://127.0.0.1:{API_PORT}/readyz")
+
+
+async def degrees(clients: Clients) -> list[tuple[int, int, int]]:
+    """(user, following, followers) for every generated user."""
+    records, _, _ = await clients.neo4j.execute_query(
+        """
+        MATCH (u:User) WHERE u.id >= $base
+        RETURN u.id AS id, COUNT { (u)-[:FOLLOWS]->() } AS following, COUNT { (u)<-[:FOLLOWS]-() } AS followers
+        """,
+        base=ID_BASE,
+    )
+    return [(record["id"], record["following"], record["followers"]) for record in records]
+
+
+async def warm(base_url: str, tokens: list[str]) -> None:
+    """One read per viewer: their timelines get built, as they would be by their first visit."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        for token in tokens:
+            response = await client.post(
+                "/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert "errors" not in response.json(), response.text
+
+
+async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
+    settings = Settings()
+    clients = Clients(
+        settings=settings,
+        neo4j=open_driver(settings),
+        redis=open_redis(settings),
+        minio=open_minio(settings),
+        ids=SnowflakeGenerator(1000),
+        passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
+        keys=Keys(settings.redis_prefix),
+    )
+    report: dict[str, Any] = {"shape": asdict(shape), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    try:
+        await apply_migrations(clients.neo4j)
+        if not await already_generated(clients.neo4j, shape):
+            password_hash = await clients.passwords.hash("bench")
+            report["generate_seconds"] = await generate(clients.neo4j, shape, password_hash)
+        if generate_only:
+            return
+        await measure(clients, seconds, report)
+    finally:
+        await clients.redis.aclose()
+        await clients.neo4j.close()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print_report(report)
+    print(f"\nJSON: {path}")
+
+
+async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> None:
+    settings = clients.settings
+    fanout_ctx = Fanout(settings=settings, neo4j=clients.neo4j, redis=clients.redis, keys=clients.keys)
+    report["celebrities_marked"] = await sync_celebrities(fanout_ctx)
+    users = await degrees(clients)
+    rng = random.Random(11)
+    groups = {
+        "sampled": rng.sample([user for user, following, _ in users if following >= 1], 200),
+        "following>=200": rng.sample(
+            [user for user, following, _ in users if following >= 200],
+            min(200, sum(1 for _, following, _ in users if following >= 200)),
+        ),
+    }
+    groups = {group: viewers for group, viewers in groups.items() if viewers}
+    tokens = {group: [issue_token(settings, user) for user in viewers] for group, viewers in groups.items()}
+    report["viewers"] = {
+        group: {
+            "count": len(viewers),
+            "mean_following": sum(f for u, f, _ in users if u in set(viewers)) / len(viewers),
+        }
+        for group, viewers in groups.items()
+    }
+    base_url = f"http://127.0.0.1:{API_PORT}"
+    report["http"] = {}
+    for engine in ("hybrid", "pull"):
+        async with api(engine):
+            for group, group_tokens in tokens.items():
+                if engine == "hybrid":
+                    await warm(base_url, group_tokens)
+                throughput = max_throughput(base_url, group_tokens, seconds)
+                latency = await latency_at(base_url, group_tokens, throughput / 2, seconds)
+                report["http"][f"{engine}/{group}"] = {"max_rps": throughput, **asdict(latency)}
+                print(f"{engine}/{group}: {throughput:.0f} req/s; p50/p99 at half load", latency.p50_ms, latency.p99_ms)
+    report["floor"] = {
+        group: await floor_rate(clients, group_tokens[:50], seconds) for group, group_tokens in tokens.items()
+    }
+    around_500 = sorted(users, key=lambda user: abs(user[1] - 500))[:30]
+    rebuild = await cold_rebuild(
+        clients.neo4j,
+        [user for user, _, _ in around_500],
+        sum(following for _, following, _ in around_500) / len(around_500),
+        settings.timeline_cap,
+    )
+    report["cold_rebuild"] = asdict(rebuild)
+    followers = rng.sample([user for user, _, _ in users], min(20_000, len(users)))
+    report["fanout"] = asdict(await fanout_speed(settings, clients.neo4j, clients.redis, followers))
+    report["visible"] = asdict(await visible_phase(clients, users, groups["sampled"], seconds))
+    timelines, entries, per_entry = await bytes_per_entry(clients.redis, clients.keys)
+    report["memory"] = {"timelines": timelines, "entries": entries, "bytes_per_entry": per_entry}
+
+
+async def visible_phase(clients: Clients, users: list[tuple[int, int, int]], viewers: list[int], seconds: float) -> Any:
+    """50 posts a second by authors below the threshold, each watched at one follower with a cached timeline."""
+    followers_of = {user: followers for user, _, followers in users}
+    records, _, _ = await clients.neo4j.execute_query(
+        "UNWIND $viewers AS viewer MATCH (:User {id: viewer})-[:FOLLOWS]->(a:User) RETURN viewer, a.id AS author",
+        viewers=viewers,
+    )
+    pairs: dict[int, int] = {}
+    for record in records:
+        if followers_of.get(record["author"], 0) < clients.settings.celebrity_threshold:
+            pairs.setdefault(record["author"], record["viewer"])
+    chosen = random.Random(5).sample(sorted(pairs.items()), min(200, len(pairs)))
+    watched = [(issue_token(clients.settings, author), author, viewer) for author, viewer in chosen]
+    worker = process([sys.executable, "-m", "feeds.worker"], {})
+    async with api("hybrid"), worker:
+        await warm(f"http://127.0.0.1:{API_PORT}", [issue_token(clients.settings, viewer) for _, viewer in chosen])
+        return await post_to_visible(f"http://127.0.0.1:{API_PORT}", clients.redis, clients.keys, watched, 50, seconds)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    http = report["http"]
+    rows = [("measure", "value", "target")]
+    if "generate_seconds" in report:
+        rows.append(("data generation", f"{report['generate_seconds']:.0f} s", "-"))
+    for group in report["viewers"]:
+        hybrid, pull, floor = http[f"hybrid/{group}"], http[f"pull/{group}"], report["floor"][group]
+        mean_following = report["viewers"][group]["mean_following"]
+        rows += [
+            (f"[{group}, mean following {mean_following:.0f}]", "", ""),
+            ("  hybrid max throughput", f"{hybrid['max_rps']:.0f} req/s", ""),
+            ("  pull-only max throughput", f"{pull['max_rps']:.0f} req/s", ""),
+            ("  hybrid / pull-only", f"{hybrid['max_rps'] / pull['max_rps']:.1f}x", ">= 5x (following>=200)"),
+            ("  floor (in-process, no I/O)", f"{floor:.0f} req/s", ""),
+            ("  hybrid / floor", f"{hybrid['max_rps'] / floor:.0%}", ">= 60%"),
+            ("  hybrid p50 / p99 at half load", f"{hybrid['p50_ms']:.1f} / {hybrid['p99_ms']:.1f} ms", "p99 <= 20 ms"),
+            ("  pull-only p50 / p99 at half load", f"{pull['p50_ms']:.1f} / {pull['p99_ms']:.1f} ms", ""),
+        ]
+    fanout, visible, rebuild, memory = report["fanout"], report["visible"], report["cold_rebuild"], report["memory"]
+    rows += [
+        ("fan-out, one worker", f"{fanout['deliveries_per_second']:.0f} deliveries/s", ">= 100,000/s"),
+        ("one tweet to 20,000 followers", f"{fanout['seconds_p50'] * 1000:.0f} ms", ""),
+        (
+            "post-to-visible p50 / p99 (50 posts/s)",
+            f"{visible['p50_ms']:.0f} / {visible['p99_ms']:.0f} ms",
+            "p99 < 1 s",
+        ),
+        ("  seen / posted", f"{visible['seen']} / {visible['posted']}", ""),
+        (
+            "cold rebuild, following ~500 (p50 / p99)",
+            f"{rebuild['p50_ms']:.0f} / {rebuild['p99_ms']:.0f} ms",
+            "<= 50 ms",
+        ),
+        ("Redis memory per timeline entry", f"{memory['bytes_per_entry']:.1f} B", "<= 16 B"),
+        ("  over timelines / entries", f"{memory['timelines']} / {memory['entries']}", ""),
+    ]
+    width = max(len(row[0]) for row in rows)
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>24}  {target}")
