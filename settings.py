@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # How long a fan-out event may stay unacknowledged before another worker claims it.
     fanout_claim_idle_ms: int = 30_000
     fanout_batch_size: int = 1000
-    tweet_cache_ttl_seconds: int = 3600
+    record_cache_ttl_seconds: int = 3600
 
     # How long /readyz waits for each service before calling it down.
     readiness_timeout_seconds: float = 2.0

@@ -1,12 +1,11 @@
 """Celebrities: authors whose tweets are pulled at read time, from one cached list each."""
 
 from collections.abc import Sequence
-from typing import cast
 
 from redis.asyncio import Redis
 
 from feeds.keys import Keys
-from feeds.packed import pack, unpack
+from feeds.packed import pack
 
 
 async def members(redis: Redis, keys: Keys) -> set[int]:
@@ -22,12 +21,6 @@ async def set_member(redis: Redis, keys: Keys, author_id: int, celebrity: bool) 
         await redis.sadd(keys.celebrities, str(author_id))
     else:
         await redis.srem(keys.celebrities, str(author_id))
-
-
-async def read_followed(redis: Redis, keys: Keys, user_id: int, touch_seconds: int) -> list[int] | None:
-    """The celebrities the user follows, as cached; None when not cached."""
-    value = await redis.getex(keys.celebrities_followed(user_id), ex=touch_seconds)
-    return None if value is None else list(unpack(cast(bytes, value)).ids)
 
 
 async def store_followed(redis: Redis, keys: Keys, user_id: int, celebrity_ids: Sequence[int], ttl: int) -> None:

@@ -30,6 +30,9 @@ class Keys:
     def tweet(self, tweet_id: int) -> str:
         return f"{self.prefix}tweet:{tweet_id}"
 
+    def user(self, user_id: int) -> str:
+        return f"{self.prefix}user:{user_id}"
+
     def live_viewer(self, user_id: int) -> str:
         """Pub/sub: tweets pushed into this user's timeline."""
         return f"{self.prefix}live:viewer:{user_id}"

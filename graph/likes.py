@@ -5,8 +5,6 @@ The edge key "user:tweet" is unique, so a like is idempotent under concurrent re
 200 users liking one tweet at once each create their own edge, with no shared counter to lock.
 """
 
-from collections.abc import Sequence
-
 from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
@@ -57,20 +55,6 @@ async def unlike(driver: AsyncDriver, user_id: int, tweet_id: int) -> bool:
     if not records:
         raise NotFound("no such tweet")
     return bool(records[0]["removed"])
-
-
-async def liked_tweets(driver: AsyncDriver, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
-    """Which of the tweets the user has liked: one index lookup each, in one query."""
-    records, _, _ = await driver.execute_query(
-        """
-        UNWIND $lookups AS lookup
-        MATCH ()-[:LIKED {key: lookup.key}]->()
-        RETURN lookup.id AS id
-        """,
-        lookups=[{"id": tweet_id, "key": like_key(user_id, tweet_id)} for tweet_id in tweet_ids],
-        routing_="r",
-    )
-    return {record["id"] for record in records}
 
 
 async def likes_page(driver: AsyncDriver, user_id: int, after: int | None, limit: int) -> Page:

@@ -4,8 +4,6 @@ Each retweet carries retweetKey "user:original" under a uniqueness constraint: o
 user per tweet, even when retries race.
 """
 
-from collections.abc import Sequence
-
 from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
@@ -68,17 +66,3 @@ async def undo_retweet(driver: AsyncDriver, user_id: int, original_id: int) -> i
         raise NotFound("no such tweet")
     removed: int | None = records[0]["id"]
     return removed
-
-
-async def retweeted_tweets(driver: AsyncDriver, user_id: int, tweet_ids: Sequence[int]) -> set[int]:
-    """Which of the tweets the user has retweeted: one index lookup each, in one query."""
-    records, _, _ = await driver.execute_query(
-        """
-        UNWIND $lookups AS lookup
-        MATCH (:Tweet {retweetKey: lookup.key})
-        RETURN lookup.id AS id
-        """,
-        lookups=[{"id": tweet_id, "key": retweet_key(user_id, tweet_id)} for tweet_id in tweet_ids],
-        routing_="r",
-    )
-    return {record["id"] for record in records}

@@ -7,6 +7,7 @@ from graph import users
 from graph.records import UserRecord
 from resolvers.auth import issue_token
 from resolvers.context import Context
+from resolvers.hydration import forget_users
 
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 MAX_DISPLAY_NAME = 50
@@ -57,6 +58,7 @@ async def update_profile(ctx: Context, display_name: str | None, bio: str | None
         bio=bio,
         avatar_media_id=avatar_media_id,
     )
+    await forget_users(ctx.clients, [viewer_id])
     return viewer_id
 
 

@@ -10,11 +10,11 @@ from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
 
 from errors import Unauthenticated
-from graph import follows, likes, retweets, users
+from graph import flags, follows
 from graph.records import TweetRecord, UserRecord
 from resolvers.auth import bearer_token, user_id_from_token
 from resolvers.clients import Clients
-from resolvers.hydration import load_tweets
+from resolvers.hydration import load_tweets, load_users
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -68,21 +68,17 @@ class Context:
 
     @cached_property
     def users(self) -> DataLoader[int, UserRecord | None]:
-        return records_loader(lambda ids: users.users_by_ids(self.neo4j, ids))
+        return records_loader(lambda ids: load_users(self.clients, ids))
 
     @cached_property
     def tweets(self) -> DataLoader[int, TweetRecord | None]:
         return records_loader(lambda ids: load_tweets(self.clients, ids))
 
     @cached_property
-    def viewer_liked(self) -> DataLoader[int, bool]:
+    def viewer_tweet_flags(self) -> DataLoader[int, tuple[bool, bool] | None]:
+        """(liked, retweeted) by the viewer, per tweet: both flags of a page in one query."""
         viewer_id = self.viewer()
-        return flags_loader(lambda ids: likes.liked_tweets(self.neo4j, viewer_id, ids))
-
-    @cached_property
-    def viewer_retweeted(self) -> DataLoader[int, bool]:
-        viewer_id = self.viewer()
-        return flags_loader(lambda ids: retweets.retweeted_tweets(self.neo4j, viewer_id, ids))
+        return records_loader(lambda ids: flags.viewer_flags(self.neo4j, viewer_id, ids))
 
     @cached_property
     def viewer_follows(self) -> DataLoader[int, bool]:

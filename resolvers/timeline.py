@@ -50,8 +50,7 @@ def oldest_complete(window: Window) -> float:
 
 
 async def hybrid_page(ctx: Context, viewer_id: int, before: int | None, size: int) -> Page:
-    pushed = await viewer_window(ctx, viewer_id)
-    pulled = await celebrity_windows(ctx, viewer_id)
+    pushed, pulled = await cached_sources(ctx, viewer_id)
     horizon = max([oldest_complete(pushed), *(oldest_complete(window) for window in pulled)])
     pushed_ids = set(pushed.ids)
     pulled_only = {entry for window in pulled for entry in window.ids} - pushed_ids
@@ -91,35 +90,30 @@ async def visible(ctx: Context, viewer_id: int, chunk: list[int], pulled_only: s
     ]
 
 
-async def viewer_window(ctx: Context, viewer_id: int) -> Window:
-    """The viewer's cached timeline, its expiry renewed; rebuilt from Neo4j when absent."""
-    settings, keys = ctx.clients.settings, ctx.clients.keys
-    ttl = settings.timeline_idle_days * 86_400
-    (window,) = await timeline.read_windows(ctx.clients.redis, [keys.timeline(viewer_id)], touch_seconds=ttl)
-    if window is not None:
-        metrics.TIMELINE_READS.labels(cache="hit").inc()
-        return window
-    metrics.TIMELINE_READS.labels(cache="rebuilt").inc()
-    window = await timeline_from_graph(ctx.neo4j, viewer_id, settings.timeline_cap)
-    await timeline.store_window(ctx.clients.redis, keys.timeline(viewer_id), window, ttl)
-    return window
-
-
-async def celebrity_windows(ctx: Context, viewer_id: int) -> list[Window]:
-    """The cached tweet lists of the celebrities the viewer follows, each built once when absent."""
+async def cached_sources(ctx: Context, viewer_id: int) -> tuple[Window, list[Window]]:
+    """The viewer's cached timeline and the lists of the celebrities they follow, their expiry renewed;
+    whatever is absent is built from Neo4j now."""
     redis, keys, settings = ctx.clients.redis, ctx.clients.keys, ctx.clients.settings
     ttl = settings.timeline_idle_days * 86_400
-    followed = await celebrities.read_followed(redis, keys, viewer_id, ttl)
-    if followed is None:
+    own, followed = await timeline.read_windows(
+        redis, [keys.timeline(viewer_id), keys.celebrities_followed(viewer_id)], touch_seconds=ttl
+    )
+    metrics.TIMELINE_READS.labels(cache="rebuilt" if own is None else "hit").inc()
+    if own is None:
+        own = await timeline_from_graph(ctx.neo4j, viewer_id, settings.timeline_cap)
+        await timeline.store_window(redis, keys.timeline(viewer_id), own, ttl)
+    if followed is not None:
+        celebrity_ids = list(followed.ids)
+    else:
         everyone = await celebrities.members(redis, keys)
         pairs = await follows.existing_follows(ctx.neo4j, [(viewer_id, celebrity) for celebrity in everyone])
-        followed = [celebrity for _, celebrity in pairs]
-        await celebrities.store_followed(redis, keys, viewer_id, followed, ttl)
-    if not followed:
-        return []
-    metrics.CELEBRITY_MERGES.inc(len(followed))
-    cached = await timeline.read_windows(redis, [keys.celebrity_tweets(celebrity) for celebrity in followed])
-    return [
+        celebrity_ids = [celebrity for _, celebrity in pairs]
+        await celebrities.store_followed(redis, keys, viewer_id, celebrity_ids, ttl)
+    if not celebrity_ids:
+        return own, []
+    metrics.CELEBRITY_MERGES.inc(len(celebrity_ids))
+    lists = await timeline.read_windows(redis, [keys.celebrity_tweets(celebrity) for celebrity in celebrity_ids])
+    return own, [
         window or await build_celebrity_list(ctx.neo4j, redis, keys, celebrity, settings.timeline_cap)
-        for celebrity, window in zip(followed, cached, strict=True)
+        for celebrity, window in zip(celebrity_ids, lists, strict=True)
     ]

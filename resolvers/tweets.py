@@ -10,7 +10,7 @@ from errors import BadInput
 from feeds import events, timeline
 from graph import likes, retweets, tweets
 from resolvers.context import Context
-from resolvers.hydration import forget_tweets
+from resolvers.hydration import forget_tweets, forget_users
 from resolvers.text import parse_text
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -34,6 +34,7 @@ async def create_tweet(ctx: Context, text: str, in_reply_to_id: int | None, idem
             idempotency_key=idempotency_key,
         ),
     )
+    await forget_users(ctx.clients, [author_id])
     if parent_id is not None:
         await forget_tweets(ctx.clients, [parent_id])
     # Read your own writes: the author's cached timeline takes the tweet now, not when the worker
@@ -67,6 +68,7 @@ async def delete_tweet(ctx: Context, tweet_id: int) -> int:
     deleted = await tweets.delete_tweet(ctx.neo4j, tweet_id, ctx.viewer())
     related = [gone.retweet_of_id or gone.in_reply_to_id for gone in deleted]
     await forget_tweets(ctx.clients, [gone.tweet_id for gone in deleted] + [t for t in related if t is not None])
+    await forget_users(ctx.clients, list({gone.author_id for gone in deleted}))
     entries = [{"tweet": gone.tweet_id, "author": gone.author_id, "subject": gone.retweet_of_id} for gone in deleted]
     await events.append(ctx.clients.redis, ctx.clients.keys, "delete", entries=entries)
     return tweet_id
@@ -96,6 +98,7 @@ async def retweet(ctx: Context, tweet_id: int) -> int:
     retweet_id, created = await retweets.retweet(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id())
     if created:
         await forget_tweets(ctx.clients, [subject_id])
+        await forget_users(ctx.clients, [viewer_id])
     await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=retweet_id, author=viewer_id)
     return retweet_id
 
@@ -107,6 +110,7 @@ async def undo_retweet(ctx: Context, tweet_id: int) -> int:
     removed = await retweets.undo_retweet(ctx.neo4j, viewer_id, subject_id)
     if removed is not None:
         await forget_tweets(ctx.clients, [removed, subject_id])
+        await forget_users(ctx.clients, [viewer_id])
         entry = {"tweet": removed, "author": viewer_id, "subject": subject_id}
         await events.append(ctx.clients.redis, ctx.clients.keys, "delete", entries=[entry])
     return subject_id

@@ -3,6 +3,7 @@ the request's DataLoaders, so a page of N items costs a constant number of queri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
@@ -42,39 +43,31 @@ def page_info(page: Page) -> PageInfo:
 
 @strawberry.type
 class User(Node):
+    """Plain fields are copied from the record at construction: graphql-core's default resolver
+    reads an attribute far faster than Strawberry calls a resolver method."""
+
+    handle: str
+    display_name: str
+    bio: str
+    created_at: datetime
+    follower_count: int
+    following_count: int
+    tweet_count: int
     record: strawberry.Private[UserRecord]
 
     @classmethod
     def of(cls, record: UserRecord) -> User:
-        return cls(id=strawberry.ID(to_global_id("User", record.id)), record=record)
-
-    @strawberry.field
-    def handle(self) -> str:
-        return self.record.handle
-
-    @strawberry.field
-    def display_name(self) -> str:
-        return self.record.display_name
-
-    @strawberry.field
-    def bio(self) -> str:
-        return self.record.bio
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return created_at(self.record.id)
-
-    @strawberry.field
-    def follower_count(self) -> int:
-        return self.record.follower_count
-
-    @strawberry.field
-    def following_count(self) -> int:
-        return self.record.following_count
-
-    @strawberry.field
-    def tweet_count(self) -> int:
-        return self.record.tweet_count
+        return cls(
+            id=strawberry.ID(to_global_id("User", record.id)),
+            handle=record.handle,
+            display_name=record.display_name,
+            bio=record.bio,
+            created_at=created_at(record.id),
+            follower_count=record.follower_count,
+            following_count=record.following_count,
+            tweet_count=record.tweet_count,
+            record=record,
+        )
 
     @strawberry.field(description="Whether the authenticated viewer follows this user (false when anonymous).")
     async def viewer_follows(self, info: ContextInfo) -> bool:
@@ -111,67 +104,50 @@ class User(Node):
 
 @strawberry.type
 class Tweet(Node):
+    text: str = strawberry.field(description="Empty for a plain retweet.")
+    created_at: datetime
+    edited_at: datetime | None
+    hashtags: list[str]
+    like_count: int
+    retweet_count: int
+    reply_count: int
     record: strawberry.Private[TweetRecord]
 
     @classmethod
-    def of(cls, record: TweetRecord) -> Tweet:
-        return cls(id=strawberry.ID(to_global_id("Tweet", record.id)), record=record)
-
-    @strawberry.field(description="Empty for a plain retweet.")
-    def text(self) -> str:
-        return self.record.text
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return created_at(self.record.id)
-
-    @strawberry.field
-    def edited_at(self) -> datetime | None:
-        return self.record.edited_at
+    def of(cls, record: TweetRecord, subject: TweetRecord) -> Tweet:
+        """subject: the record whose counts the tweet shows (a retweet shows those of what it retweets)."""
+        return cls(
+            id=strawberry.ID(to_global_id("Tweet", record.id)),
+            text=record.text,
+            created_at=created_at(record.id),
+            edited_at=record.edited_at,
+            hashtags=list(record.hashtags),
+            like_count=subject.like_count,
+            retweet_count=subject.retweet_count,
+            reply_count=subject.reply_count,
+            record=record,
+        )
 
     @strawberry.field
     async def author(self, info: ContextInfo) -> User:
         return await load_user(info, self.record.author_id)
 
     @strawberry.field
-    def hashtags(self) -> list[str]:
-        return list(self.record.hashtags)
-
-    @strawberry.field
     async def mentions(self, info: ContextInfo) -> list[User]:
         found = await info.context.users.load_many(list(self.record.mention_ids))
         return [User.of(record) for record in found if record is not None]
-
-    async def subject(self, info: ContextInfo) -> TweetRecord:
-        """The record whose counts this tweet shows: a retweet shows those of what it retweets."""
-        if self.record.retweet_of_id is None:
-            return self.record
-        original = await info.context.tweets.load(self.record.retweet_of_id)
-        return original if original is not None else self.record
-
-    @strawberry.field
-    async def like_count(self, info: ContextInfo) -> int:
-        return (await self.subject(info)).like_count
-
-    @strawberry.field
-    async def retweet_count(self, info: ContextInfo) -> int:
-        return (await self.subject(info)).retweet_count
-
-    @strawberry.field
-    async def reply_count(self, info: ContextInfo) -> int:
-        return (await self.subject(info)).reply_count
 
     @strawberry.field
     async def viewer_has_liked(self, info: ContextInfo) -> bool:
         if info.context.optional_viewer() is None:
             return False
-        return await info.context.viewer_liked.load(self.record.subject_id)
+        return (await info.context.viewer_tweet_flags.load(self.record.subject_id) or (False, False))[0]
 
     @strawberry.field
     async def viewer_has_retweeted(self, info: ContextInfo) -> bool:
         if info.context.optional_viewer() is None:
             return False
-        return await info.context.viewer_retweeted.load(self.record.subject_id)
+        return (await info.context.viewer_tweet_flags.load(self.record.subject_id) or (False, False))[1]
 
     @strawberry.field(description="Set on a retweet: the tweet that was retweeted.")
     async def retweet_of(self, info: ContextInfo) -> Tweet | None:
@@ -230,6 +206,18 @@ async def load_user(info: ContextInfo, user_id: int) -> User:
     return User.of(record)
 
 
+async def tweets_of(info: ContextInfo, records: Sequence[TweetRecord | None]) -> list[Tweet | None]:
+    """Tweets for records (None stays None), the retweeted records loaded in one batch for their counts."""
+    originals = await info.context.tweets.load_many(
+        [record.retweet_of_id for record in records if record is not None and record.retweet_of_id is not None]
+    )
+    subjects = {original.id: original for original in originals if original is not None}
+    return [
+        None if record is None else Tweet.of(record, subjects.get(record.retweet_of_id or record.id, record))
+        for record in records
+    ]
+
+
 async def load_tweet(info: ContextInfo, tweet_id: int) -> Tweet:
     tweet = await load_tweet_or_none(info, tweet_id)
     if tweet is None:
@@ -239,16 +227,16 @@ async def load_tweet(info: ContextInfo, tweet_id: int) -> Tweet:
 
 async def load_tweet_or_none(info: ContextInfo, tweet_id: int | None) -> Tweet | None:
     record = None if tweet_id is None else await info.context.tweets.load(tweet_id)
-    return None if record is None else Tweet.of(record)
+    return (await tweets_of(info, [record]))[0]
 
 
 async def tweet_connection(info: ContextInfo, page: Page) -> TweetConnection:
     """Tweets deleted between the page query and hydration are left out, not failed on."""
-    records = await info.context.tweets.load_many([tweet_id for _, tweet_id in page.items])
+    tweets = await tweets_of(info, await info.context.tweets.load_many([tweet_id for _, tweet_id in page.items]))
     edges = [
-        TweetEdge(cursor=to_cursor(key), node=Tweet.of(record))
-        for (key, _), record in zip(page.items, records, strict=True)
-        if record is not None
+        TweetEdge(cursor=to_cursor(key), node=tweet)
+        for (key, _), tweet in zip(page.items, tweets, strict=True)
+        if tweet is not None
     ]
     return TweetConnection(edges=edges, page_info=page_info(page))
 
