@@ -1,6 +1,7 @@
 """What the fan-out worker does with each event. Every step is idempotent: an event handled
 twice (a retry, or a dead worker's event claimed by another) leaves the same timelines."""
 
+import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -50,7 +51,7 @@ async def handle(ctx: Fanout, event: Event) -> None:
 async def deliver(ctx: Fanout, tweet_id: int, author_id: int) -> None:
     """A celebrity's tweet goes into their one shared list; anyone else's into each reader's timeline."""
     if await refresh_celebrity(ctx, author_id):
-        await timeline.insert(ctx.redis, [ctx.keys.timeline(author_id)], tweet_id, ctx.settings.timeline_cap)
+        await push(ctx, [author_id], tweet_id)
         list_key = ctx.keys.celebrity_tweets(author_id)
         if not await timeline.insert(ctx.redis, [list_key], tweet_id, ctx.settings.timeline_cap):
             await ensure_celebrity_list(ctx, author_id)
@@ -60,20 +61,31 @@ async def deliver(ctx: Fanout, tweet_id: int, author_id: int) -> None:
     await push(ctx, readers, tweet_id)
 
 
+# Batches in flight at once: Redis runs one script at a time anyway, but the next batch is then
+# packed and sent while the last one runs, so Redis never waits on this process.
+BATCHES_IN_FLIGHT = 4
+
+
 async def push(ctx: Fanout, readers: Sequence[int], tweet_id: int) -> None:
-    """Pipelined batches; only active readers (those with a cached timeline) take it."""
+    """In batches, one script call each; only active readers (those with a cached timeline) take it,
+    and each that does is told on its live channel."""
     size = ctx.settings.fanout_batch_size
-    for start in range(0, len(readers), size):
-        batch = readers[start : start + size]
-        taken = await timeline.insert(
-            ctx.redis, [ctx.keys.timeline(reader) for reader in batch], tweet_id, ctx.settings.timeline_cap
-        )
+    slots = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+    message = json.dumps({"tweet": tweet_id})
+
+    async def push_batch(batch: Sequence[int]) -> None:
+        async with slots:
+            taken = await timeline.insert(
+                ctx.redis,
+                [ctx.keys.timeline(reader) for reader in batch],
+                tweet_id,
+                ctx.settings.timeline_cap,
+                channel_prefix=ctx.keys.live_viewer_prefix,
+                message=message,
+            )
         metrics.DELIVERIES.inc(len(taken))
-        message = json.dumps({"tweet": tweet_id})
-        async with ctx.redis.pipeline(transaction=False) as pipe:
-            for index in taken:
-                pipe.publish(ctx.keys.live_viewer(batch[index]), message)
-            await pipe.execute()
+
+    await asyncio.gather(*(push_batch(readers[start : start + size]) for start in range(0, len(readers), size)))
 
 
 async def retract(ctx: Fanout, tweet_id: int, author_id: int, subject_id: int | None) -> None:

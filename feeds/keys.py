@@ -33,9 +33,13 @@ class Keys:
     def user(self, user_id: int) -> str:
         return f"{self.prefix}user:{user_id}"
 
+    @property
+    def live_viewer_prefix(self) -> str:
+        return f"{self.prefix}live:viewer:"
+
     def live_viewer(self, user_id: int) -> str:
         """Pub/sub: tweets pushed into this user's timeline."""
-        return f"{self.prefix}live:viewer:{user_id}"
+        return f"{self.live_viewer_prefix}{user_id}"
 
     def live_author(self, author_id: int) -> str:
         """Pub/sub: tweets of this celebrity, for every follower to pick up."""

@@ -1,67 +1,90 @@
-"""Timelines as packed strings: 8 bytes per entry, at about 8 bytes of Redis memory per entry.
+"""Timelines as packed strings: 8 bytes per entry, at about 9 bytes of Redis memory per entry.
 
-A timeline is one Redis string of big-endian 64-bit tweet ids, newest first. When older entries
-exist beyond what is kept, eight zero bytes end the string (no tweet has id 0). A sorted set
-would cost about 100 bytes per entry; this costs a little over 8, at the price of the
-insert and remove logic living in two small Lua scripts (O(n) memmove of a few KB each).
-Ids are compared in Lua as two 32-bit halves: Lua numbers are doubles, and byte-string
-comparison would follow Redis's collation locale.
+A timeline is one Redis string of big-endian 64-bit tweet ids, oldest first, so that the usual
+insert, a tweet newer than everything in it, is an APPEND of 8 bytes. When older entries exist
+beyond what is kept, eight zero bytes come first (no tweet has id 0). Once full, a window holds
+between `cap` and `cap + cap/8` entries: it is cut back to `cap` only when the slack is used up,
+so the copy that trimming costs is paid once per cap/8 inserts.
+
+A sorted set would cost about 100 bytes per entry; this costs a little over 8, at the price of
+the insert and remove logic living in two small Lua scripts. Ids are compared in Lua as two
+32-bit halves: Lua numbers are doubles, and byte-string comparison follows the collation locale.
 """
 
 import struct
 from dataclasses import dataclass
 
-ENTRY = struct.Struct(">Q")
 TRUNCATED_MARK = bytes(8)
 
 _HELPERS = """
 local ZERO = string.rep('\\0', 8)
-local function at(s, i)
-  return struct.unpack('>I4I4', s, i * 8 + 1)
-end
-local function entries(s)
-  local n = #s / 8
-  if n > 0 and string.sub(s, -8) == ZERO then
-    return n - 1, true
-  end
-  return n, false
+local function newer(ah, al, bh, bl)
+  return ah > bh or (ah == bh and al > bl)
 end
 """
 
-# KEYS: timelines; ARGV[1]: the 8-byte id; ARGV[2]: the cap. Adds the id to every timeline that
-# exists (an absent one belongs to an inactive user), in order, once; returns the 0-based
-# positions in KEYS of the timelines that took it.
+# KEYS: timelines. ARGV: the 8-byte id, the cap, a channel prefix ('' for none) and a message.
+# Adds the id to every timeline that exists (an absent one belongs to an inactive user), in order,
+# once; publishes the message on prefix..<the key's trailing user id> for each that took it;
+# returns the 0-based positions in KEYS of those.
 INSERT_SCRIPT = (
     _HELPERS
     + """
-local id, cap = ARGV[1], tonumber(ARGV[2])
+local id, cap, channel, message = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local slack = math.floor(cap / 8)
 local ih, il = struct.unpack('>I4I4', id)
 local taken = {}
 for k, key in ipairs(KEYS) do
-  local s = redis.call('GET', key)
-  if s then
-    local n, truncated = entries(s)
-    local lo, hi = 0, n
-    while lo < hi do
-      local mid = math.floor((lo + hi) / 2)
-      local h, l = at(s, mid)
-      if h > ih or (h == ih and l > il) then lo = mid + 1 else hi = mid end
+  local last = redis.call('GETRANGE', key, -8, -1)
+  local len, inserted = 0, false
+  if last == '' then
+    -- An empty window takes it; an absent one (an inactive reader) does not.
+    if redis.call('EXISTS', key) == 1 then
+      len = redis.call('APPEND', key, id)
+      inserted = true
     end
-    local present = false
-    if lo < n then
-      local h, l = at(s, lo)
-      present = h == ih and l == il
-    end
-    if not present and lo < cap and not (truncated and lo == n) then
-      local out = string.sub(s, 1, lo * 8) .. id .. string.sub(s, lo * 8 + 1, n * 8)
-      if n + 1 > cap then
-        out = string.sub(out, 1, cap * 8)
-        truncated = true
+  else
+    local lh, ll = struct.unpack('>I4I4', last)
+    if newer(ih, il, lh, ll) and last ~= ZERO then
+      len = redis.call('APPEND', key, id)
+      inserted = true
+    elseif not (ih == lh and il == ll) then
+      local s = redis.call('GET', key)
+      len = #s
+      local truncated = string.sub(s, 1, 8) == ZERO
+      local base = truncated and 8 or 0
+      local n = (len - base) / 8
+      local lo, hi = 0, n
+      while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        local h, l = struct.unpack('>I4I4', s, base + mid * 8 + 1)
+        if newer(ih, il, h, l) then lo = mid + 1 else hi = mid end
       end
-      if truncated then out = out .. ZERO end
-      redis.call('SET', key, out, 'KEEPTTL')
-      taken[#taken + 1] = k - 1
+      local present = false
+      if lo < n then
+        local h, l = struct.unpack('>I4I4', s, base + lo * 8 + 1)
+        present = h == ih and l == il
+      end
+      if not present and not (truncated and lo == 0) then
+        s = string.sub(s, 1, base + lo * 8) .. id .. string.sub(s, base + lo * 8 + 1)
+        redis.call('SET', key, s, 'KEEPTTL')
+        len = len + 8
+        inserted = true
+      end
     end
+  end
+  if inserted then
+    if len / 8 > cap + slack then
+      local s = redis.call('GET', key)
+      local entries = len / 8 - ((string.sub(s, 1, 8) == ZERO) and 1 or 0)
+      if entries > cap + slack then
+        redis.call('SET', key, ZERO .. string.sub(s, len - cap * 8 + 1), 'KEEPTTL')
+      end
+    end
+    if channel ~= '' then
+      redis.call('PUBLISH', channel .. string.match(key, '(%d+)$'), message)
+    end
+    taken[#taken + 1] = k - 1
   end
 end
 return taken
@@ -78,14 +101,12 @@ local removed = 0
 for _, key in ipairs(KEYS) do
   local s = redis.call('GET', key)
   if s then
-    local n, truncated = entries(s)
     local kept, count = {}, 0
-    for i = 0, n - 1 do
+    for i = 0, #s / 8 - 1 do
       local e = string.sub(s, i * 8 + 1, i * 8 + 8)
-      if gone[e] then count = count + 1 else kept[#kept + 1] = e end
+      if gone[e] and e ~= ZERO then count = count + 1 else kept[#kept + 1] = e end
     end
     if count > 0 then
-      if truncated then kept[#kept + 1] = ZERO end
       redis.call('SET', key, table.concat(kept), 'KEEPTTL')
       removed = removed + count
     end
@@ -98,23 +119,23 @@ return removed
 
 @dataclass(frozen=True)
 class Window:
-    """The newest entries of a timeline, and whether older ones exist beyond them."""
+    """The newest entries of a timeline, newest first, and whether older ones exist beyond them."""
 
     ids: tuple[int, ...]
     truncated: bool
 
 
 def pack_id(entry_id: int) -> bytes:
-    return ENTRY.pack(entry_id)
+    return struct.pack(">Q", entry_id)
 
 
-def pack(ids: list[int] | tuple[int, ...], truncated: bool) -> bytes:
-    """ids newest first."""
-    body = struct.pack(f">{len(ids)}Q", *ids)
-    return body + TRUNCATED_MARK if truncated else body
+def pack(ids: tuple[int, ...], truncated: bool) -> bytes:
+    """ids newest first, as a Window holds them."""
+    body = struct.pack(f">{len(ids)}Q", *reversed(ids))
+    return TRUNCATED_MARK + body if truncated else body
 
 
 def unpack(value: bytes) -> Window:
-    truncated = value.endswith(TRUNCATED_MARK)
-    body = value[:-8] if truncated else value
-    return Window(ids=struct.unpack(f">{len(body) // 8}Q", body), truncated=truncated)
+    truncated = value.startswith(TRUNCATED_MARK)
+    body = value[8:] if truncated else value
+    return Window(ids=struct.unpack(f">{len(body) // 8}Q", body)[::-1], truncated=truncated)

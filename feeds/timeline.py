@@ -24,15 +24,19 @@ async def store_window(redis: Redis, key: str, window: Window, ttl_seconds: int 
     await redis.set(key, pack(window.ids, window.truncated), ex=ttl_seconds)
 
 
-async def insert(redis: Redis, keys: Sequence[str], entry_id: int, cap: int) -> list[int]:
+async def insert(
+    redis: Redis, keys: Sequence[str], entry_id: int, cap: int, channel_prefix: str = "", message: str = ""
+) -> list[int]:
     """Adds the entry to each existing window at these keys, once, in order.
 
+    With a channel prefix, each window that took it has the message published on the prefix
+    followed by the key's trailing user id, from inside the same script (no round trip each).
     Returns the positions (in keys) of the windows that took it.
     """
     if not keys:
         return []
     script = redis.register_script(INSERT_SCRIPT)
-    taken: list[int] = await script(keys=list(keys), args=[pack_id(entry_id), cap])
+    taken: list[int] = await script(keys=list(keys), args=[pack_id(entry_id), cap, channel_prefix, message])
     return taken
 
 

@@ -2,16 +2,20 @@
 
 from neo4j import AsyncDriver
 
-from graph.timeline import REPLY_VISIBLE, VISIBLE
+from graph.timeline import ANSWERED, FIRST_SEEN, REPLY_SEEN, RETWEETED
 
+# What t answers and retweets is looked up once, before the author's followers are expanded.
 RECIPIENTS = f"""
 MATCH (a:User)-[:POSTED]->(t:Tweet {{id: $id}})
+{ANSWERED}
+{RETWEETED}
 CALL (a) {{
   MATCH (a)<-[:FOLLOWS]-(v:User) RETURN v
   UNION
   RETURN a AS v
 }}
-{VISIBLE}
+WITH v, a, t, answered, o
+WHERE {REPLY_SEEN} AND {FIRST_SEEN}
 RETURN collect(v.id) AS ids
 """
 
@@ -32,7 +36,8 @@ CALL (v, o) {{
   }}
   MATCH (t)<-[:POSTED]-(a:User)
   WHERE a = v OR EXISTS {{ (v)-[:FOLLOWS]->(a) }}
-  {REPLY_VISIBLE}
+  {ANSWERED}
+  WITH v, a, t, answered WHERE {REPLY_SEEN}
   RETURN min(t.id) AS first
 }}
 WITH v, first WHERE first IS NOT NULL

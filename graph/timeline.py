@@ -17,21 +17,14 @@ from neo4j import AsyncDriver
 from graph.pages import fetch_page
 from graph.records import Page
 
-# Both expect v (viewer), a (author) and t (entry) bound, with a = v or v following a.
-# REPLY_VISIBLE keeps the rows where t is no reply v must not see; VISIBLE also keeps only
-# the first occurrence of each subject, binding o (what t retweets).
-REPLY_VISIBLE = """
-OPTIONAL MATCH (t)-[:REPLY_TO]->(:Tweet)<-[:POSTED]-(answered:User)
-WITH v, a, t, answered
-WHERE answered IS NULL OR a = v OR answered = v OR EXISTS { (v)-[:FOLLOWS]->(answered) }
-"""
-
-VISIBLE = (
-    REPLY_VISIBLE
-    + """
-OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet)
-WITH v, t, o
-WHERE o IS NULL OR NOT (
+# The rule in parts, for v (viewer), a (author) and t (entry), with a = v or v following a.
+# ANSWERED binds who t answers (null unless t is a reply); REPLY_SEEN holds when v may see t
+# as a reply. RETWEETED binds o, what t retweets (null unless a retweet); FIRST_SEEN holds when
+# no older entry that v sees has the same subject.
+ANSWERED = "OPTIONAL MATCH (t)-[:REPLY_TO]->(:Tweet)<-[:POSTED]-(answered:User)"
+REPLY_SEEN = "(answered IS NULL OR a = v OR answered = v OR EXISTS { (v)-[:FOLLOWS]->(answered) })"
+RETWEETED = "OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet)"
+FIRST_SEEN = """(o IS NULL OR NOT (
   EXISTS {
     MATCH (o)<-[:POSTED]-(oa:User)
     WHERE (oa = v OR EXISTS { (v)-[:FOLLOWS]->(oa) })
@@ -44,9 +37,15 @@ WHERE o IS NULL OR NOT (
     MATCH (o)<-[:RETWEET_OF]-(earlier:Tweet)<-[:POSTED]-(ra:User)
     WHERE earlier.id < t.id AND (ra = v OR EXISTS { (v)-[:FOLLOWS]->(ra) })
   }
-)
+))"""
+
+# Keeps the rows (v, a, t) where v sees t.
+VISIBLE = f"""
+{ANSWERED}
+WITH v, a, t, answered WHERE {REPLY_SEEN}
+{RETWEETED}
+WITH v, t, o WHERE {FIRST_SEEN}
 """
-)
 
 PULL_TIMELINE = f"""
 MATCH (v:User {{id: $viewerId}})
