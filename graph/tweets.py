@@ -29,6 +29,21 @@ t {
 """
 
 
+# Expects t bound, $hashtags (as written) and $mentions (handles, in order of appearance).
+TAGS_AND_MENTIONS = """
+CALL (t) {
+  UNWIND $hashtags AS tag
+  MERGE (h:Hashtag {tag: toLower(tag)})
+  MERGE (t)-[:TAGGED]->(h)
+}
+CALL (t) {
+  UNWIND range(0, size($mentions) - 1) AS position
+  MATCH (u:User {handleLower: toLower($mentions[position])})
+  CREATE (t)-[:MENTIONS {position: position}]->(u)
+}
+"""
+
+
 def tweet_record(row: dict[str, Any]) -> TweetRecord:
     edited_at = row["editedAt"]
     return TweetRecord(
@@ -124,16 +139,9 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
           MATCH (p:Tweet {id: $inReplyToId})
           CREATE (t)-[:REPLY_TO]->(p)
         }
-        CALL (t) {
-          UNWIND $hashtags AS tag
-          MERGE (h:Hashtag {tag: toLower(tag)})
-          MERGE (t)-[:TAGGED]->(h)
-        }
-        CALL (t) {
-          UNWIND range(0, size($mentions) - 1) AS position
-          MATCH (u:User {handleLower: toLower($mentions[position])})
-          CREATE (t)-[:MENTIONS {position: position}]->(u)
-        }
+        """
+        + TAGS_AND_MENTIONS
+        + """
         RETURN t.id AS id
         """,
         id=tweet.id,
@@ -184,17 +192,8 @@ async def _edit_tweet(
           MATCH (t)-[r:TAGGED|MENTIONS]->()
           DELETE r
         }
-        CALL (t) {
-          UNWIND $hashtags AS tag
-          MERGE (h:Hashtag {tag: toLower(tag)})
-          MERGE (t)-[:TAGGED]->(h)
-        }
-        CALL (t) {
-          UNWIND range(0, size($mentions) - 1) AS position
-          MATCH (u:User {handleLower: toLower($mentions[position])})
-          CREATE (t)-[:MENTIONS {position: position}]->(u)
-        }
-        """,
+        """
+        + TAGS_AND_MENTIONS,
         id=tweet_id,
         text=text,
         hashtags=hashtags,

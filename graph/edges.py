@@ -1,0 +1,69 @@
+"""Edges that exist at most once between two nodes (a follow, a like), each with a unique `key`.
+
+Creating one is idempotent even when retries race (the key's uniqueness constraint refuses the
+second), and asking whether one exists is a single index lookup on its key.
+"""
+
+from dataclasses import dataclass
+
+from neo4j import AsyncDriver
+from neo4j.exceptions import ConstraintError
+
+from errors import NotFound
+
+
+@dataclass(frozen=True)
+class EdgeKind:
+    """(:start)-[:type]->(:end); names from this package's constants, never from input."""
+
+    start: str
+    type: str
+    end: str
+
+
+def edge_key(start_id: int, end_id: int) -> str:
+    return f"{start_id}:{end_id}"
+
+
+async def create_once(
+    driver: AsyncDriver, kind: EdgeKind, start_id: int, end_id: int, edge_id: int, missing: str
+) -> bool:
+    """True when made now, False when it was there already; NotFound(missing) when an end is missing."""
+    start_label, edge_type, end_label = kind.start, kind.type, kind.end
+    try:
+        records, _, _ = await driver.execute_query(
+            f"""
+            MATCH (a:{start_label} {{id: $start}}), (b:{end_label} {{id: $end}})
+            OPTIONAL MATCH ()-[existing:{edge_type} {{key: $key}}]->()
+            FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
+              CREATE (a)-[:{edge_type} {{key: $key, id: $edgeId}}]->(b))
+            RETURN existing IS NULL AS created
+            """,
+            start=start_id,
+            end=end_id,
+            key=edge_key(start_id, end_id),
+            edgeId=edge_id,
+        )
+    except ConstraintError:
+        return False
+    if not records:
+        raise NotFound(missing)
+    return bool(records[0]["created"])
+
+
+async def delete_once(driver: AsyncDriver, kind: EdgeKind, start_id: int, end_id: int, missing: str) -> bool:
+    """True when an edge was removed now; NotFound(missing) when the end node does not exist."""
+    edge_type, end_label = kind.type, kind.end
+    records, _, _ = await driver.execute_query(
+        f"""
+        MATCH (b:{end_label} {{id: $end}})
+        OPTIONAL MATCH ()-[edge:{edge_type} {{key: $key}}]->()
+        DELETE edge
+        RETURN edge IS NOT NULL AS removed
+        """,
+        end=end_id,
+        key=edge_key(start_id, end_id),
+    )
+    if not records:
+        raise NotFound(missing)
+    return bool(records[0]["removed"])
