@@ -16,7 +16,7 @@ from feeds.events import Event
 from feeds.keys import Keys
 from feeds.packed import Window
 from graph import fanout
-from graph.timeline import pull_home_timeline
+from graph.timeline import pull_home_timeline, visible_entries
 from settings import Settings
 
 
@@ -51,7 +51,10 @@ async def handle(ctx: Fanout, event: Event) -> None:
 async def deliver(ctx: Fanout, tweet_id: int, author_id: int) -> None:
     """A celebrity's tweet goes into their one shared list; anyone else's into each reader's timeline."""
     if await refresh_celebrity(ctx, author_id):
-        await push(ctx, [author_id], tweet_id)
+        # The author's own timeline follows the same rule as everyone's (their retweet of
+        # something it already shows adds nothing).
+        if await visible_entries(ctx.neo4j, author_id, [tweet_id]):
+            await push(ctx, [author_id], tweet_id)
         list_key = ctx.keys.celebrity_tweets(author_id)
         if not await timeline.insert(ctx.redis, [list_key], tweet_id, ctx.settings.timeline_cap):
             await ensure_celebrity_list(ctx, author_id)

@@ -38,11 +38,15 @@ class RecordCache(Generic[R]):
         if not ids:
             return {}
         values = await redis.mget([self.key(record_id) for record_id in ids])
-        return {
-            record_id: self.decode(json.loads(value))
-            for record_id, value in zip(ids, values, strict=True)
-            if value is not None
-        }
+        found: dict[int, R] = {}
+        for record_id, value in zip(ids, values, strict=True):
+            if value is None:
+                continue
+            try:
+                found[record_id] = self.decode(json.loads(value))
+            except (TypeError, KeyError, ValueError):
+                continue  # written by an older version of the record: a miss, overwritten on load
+        return found
 
     async def put_many(self, redis: Redis, records: Sequence[R], ttl_seconds: int) -> None:
         if not records:

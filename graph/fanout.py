@@ -2,19 +2,18 @@
 
 from neo4j import AsyncDriver
 
-from graph.timeline import ANSWERED, FIRST_SEEN, REPLY_SEEN, RETWEETED
+from graph.timeline import FIRST_SEEN, REPLY_SEEN, RETWEETED
 
-# What t answers and retweets is looked up once, before the author's followers are expanded.
+# What t retweets is looked up once, before the author's followers are expanded.
 RECIPIENTS = f"""
 MATCH (a:User)-[:POSTED]->(t:Tweet {{id: $id}})
-{ANSWERED}
 {RETWEETED}
 CALL (a) {{
   MATCH (a)<-[:FOLLOWS]-(v:User) RETURN v
   UNION
   RETURN a AS v
 }}
-WITH v, a, t, answered, o
+WITH v, a, t, o
 WHERE {REPLY_SEEN} AND {FIRST_SEEN}
 RETURN collect(v.id) AS ids
 """
@@ -36,8 +35,7 @@ CALL (v, o) {{
   }}
   MATCH (t)<-[:POSTED]-(a:User)
   WHERE a = v OR EXISTS {{ (v)-[:FOLLOWS]->(a) }}
-  {ANSWERED}
-  WITH v, a, t, answered WHERE {REPLY_SEEN}
+  WITH v, a, t WHERE {REPLY_SEEN}
   RETURN min(t.id) AS first
 }}
 WITH v, first WHERE first IS NOT NULL

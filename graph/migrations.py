@@ -18,6 +18,8 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT notification_id IF NOT EXISTS FOR (n:Notification) REQUIRE n.id IS UNIQUE",
     "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
     "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
+    # Replies made before replies recorded whom they answer.
+    "MATCH (t:Tweet)-[:REPLY_TO]->(p:Tweet) WHERE t.answersUserId IS NULL SET t.answersUserId = p.authorId",
 )
 
 

@@ -31,6 +31,8 @@ class TweetRecord:
     edited_at: datetime | None
     retweet_of_id: int | None
     in_reply_to_id: int | None
+    # The author a reply answered; kept when what it answered is deleted, so its audience stays.
+    answers_user_id: int | None
     hashtags: tuple[str, ...]
     mention_ids: tuple[int, ...]
     # The tweet's own counts: a retweet has none of its own (actions on it go to its subject).

@@ -17,32 +17,41 @@ from neo4j import AsyncDriver
 from graph.pages import fetch_page
 from graph.records import Page
 
+
+def follows(follower: str, followee: str) -> str:
+    """Cypher: whether the user with id `follower` follows the one with id `followee` (expressions),
+    as one lookup in the index of follow keys (see graph.edges.edge_key)."""
+    return f"EXISTS {{ ()-[:FOLLOWS {{key: toString({follower}) + ':' + toString({followee})}}]->() }}"
+
+
+def reply_seen(tweet: str, author: str) -> str:
+    """Cypher: whether v may see `tweet`, posted by `author`, as far as replies go. A reply keeps
+    the audience it had (answersUserId is the author it answered) after what it answered is gone."""
+    return (
+        f"({tweet}.answersUserId IS NULL OR {author} = v OR {tweet}.answersUserId = v.id"
+        f" OR {follows('v.id', f'{tweet}.answersUserId')})"
+    )
+
+
 # The rule in parts, for v (viewer), a (author) and t (entry), with a = v or v following a.
-# ANSWERED binds who t answers (null unless t is a reply); REPLY_SEEN holds when v may see t
-# as a reply. RETWEETED binds o, what t retweets (null unless a retweet); FIRST_SEEN holds when
-# no older entry that v sees has the same subject.
-ANSWERED = "OPTIONAL MATCH (t)-[:REPLY_TO]->(:Tweet)<-[:POSTED]-(answered:User)"
-REPLY_SEEN = "(answered IS NULL OR a = v OR answered = v OR EXISTS { (v)-[:FOLLOWS]->(answered) })"
+# REPLY_SEEN holds when v may see t as a reply. RETWEETED binds o, what t retweets (null unless
+# a retweet); FIRST_SEEN holds when no older entry that v sees has the same subject.
+REPLY_SEEN = reply_seen("t", "a")
 RETWEETED = "OPTIONAL MATCH (t)-[:RETWEET_OF]->(o:Tweet)"
-FIRST_SEEN = """(o IS NULL OR NOT (
-  EXISTS {
+FIRST_SEEN = f"""(o IS NULL OR NOT (
+  EXISTS {{
     MATCH (o)<-[:POSTED]-(oa:User)
-    WHERE (oa = v OR EXISTS { (v)-[:FOLLOWS]->(oa) })
-      AND NOT EXISTS {
-        MATCH (o)-[:REPLY_TO]->(:Tweet)<-[:POSTED]-(oanswered:User)
-        WHERE oa <> v AND oanswered <> v AND NOT EXISTS { (v)-[:FOLLOWS]->(oanswered) }
-      }
-  }
-  OR EXISTS {
+    WHERE (oa = v OR {follows("v.id", "oa.id")}) AND {reply_seen("o", "oa")}
+  }}
+  OR EXISTS {{
     MATCH (o)<-[:RETWEET_OF]-(earlier:Tweet)<-[:POSTED]-(ra:User)
-    WHERE earlier.id < t.id AND (ra = v OR EXISTS { (v)-[:FOLLOWS]->(ra) })
-  }
+    WHERE earlier.id < t.id AND (ra = v OR {follows("v.id", "ra.id")})
+  }}
 ))"""
 
 # Keeps the rows (v, a, t) where v sees t.
 VISIBLE = f"""
-{ANSWERED}
-WITH v, a, t, answered WHERE {REPLY_SEEN}
+WITH v, a, t WHERE {REPLY_SEEN}
 {RETWEETED}
 WITH v, t, o WHERE {FIRST_SEEN}
 """

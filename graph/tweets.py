@@ -18,7 +18,7 @@ from graph.records import Page, TweetRecord
 
 TWEET_PROJECTION = """
 t {
-  .id, .authorId, .text, .editedAt, .hashtags,
+  .id, .authorId, .text, .editedAt, .hashtags, .answersUserId,
   retweetOfId: [(t)-[:RETWEET_OF]->(o:Tweet) | o.id][0],
   inReplyToId: [(t)-[:REPLY_TO]->(p:Tweet) | p.id][0],
   mentionIds: COLLECT { MATCH (t)-[m:MENTIONS]->(u:User) RETURN u.id ORDER BY m.position },
@@ -53,6 +53,7 @@ def tweet_record(row: dict[str, Any]) -> TweetRecord:
         edited_at=edited_at.to_native() if edited_at is not None else None,
         retweet_of_id=row["retweetOfId"],
         in_reply_to_id=row["inReplyToId"],
+        answers_user_id=row["answersUserId"],
         hashtags=tuple(row["hashtags"] or ()),
         mention_ids=tuple(row["mentionIds"]),
         like_count=row["likeCount"],
@@ -138,6 +139,7 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         CALL (t) {
           MATCH (p:Tweet {id: $inReplyToId})
           CREATE (t)-[:REPLY_TO]->(p)
+          SET t.answersUserId = p.authorId
         }
         """
         + TAGS_AND_MENTIONS

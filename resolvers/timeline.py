@@ -82,7 +82,7 @@ async def visible(ctx: Context, viewer_id: int, chunk: list[int], pulled_only: s
         for record in records
         if record is not None
         and record.id in pulled_only
-        and (record.retweet_of_id is not None or record.in_reply_to_id is not None)
+        and (record.retweet_of_id is not None or record.answers_user_id is not None)
     ]
     allowed = await graph_timeline.visible_entries(ctx.neo4j, viewer_id, conditional) if conditional else set()
     return [

@@ -4,6 +4,7 @@ After each Neo4j write: the cached records it changed are dropped, and what chan
 (posts, retweets, deletes) is queued for the fan-out worker.
 """
 
+import json
 from datetime import UTC, datetime
 
 from errors import BadInput
@@ -39,8 +40,14 @@ async def create_tweet(ctx: Context, text: str, in_reply_to_id: int | None, idem
         await forget_tweets(ctx.clients, [parent_id])
     # Read your own writes: the author's cached timeline takes the tweet now, not when the worker
     # gets to it. A retry with the same idempotency key queues the event again (handling is idempotent).
+    keys = ctx.clients.keys
     await timeline.insert(
-        ctx.clients.redis, [ctx.clients.keys.timeline(author_id)], tweet_id, ctx.clients.settings.timeline_cap
+        ctx.clients.redis,
+        [keys.timeline(author_id)],
+        tweet_id,
+        ctx.clients.settings.timeline_cap,
+        channel_prefix=keys.live_viewer_prefix,
+        message=json.dumps({"tweet": tweet_id}),
     )
     await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=tweet_id, author=author_id)
     return tweet_id

@@ -80,3 +80,33 @@ async def test_memory_per_entry_is_under_ten_bytes(redis: Redis, key: str) -> No
     used = await redis.memory_usage(key)
     assert used is not None
     assert used / len(entries) < 10  # 8 bytes of id, plus the key and the allocator's rounding
+
+
+async def test_a_full_window_keeps_an_eighth_of_slack_before_trimming(redis: Redis, key: str) -> None:
+    await timeline.store_window(redis, key, Window((), False), ttl_seconds=60)
+    for entry in range(1, 19):
+        await timeline.insert(redis, [key], entry, cap=16)
+    assert await window(redis, key) == Window(tuple(range(18, 0, -1)), False)  # 16 + 2 of slack
+    await timeline.insert(redis, [key], 19, cap=16)
+    assert await window(redis, key) == Window(tuple(range(19, 3, -1)), True)  # cut back to 16
+
+
+async def test_insert_publishes_to_each_timeline_that_took_it(redis: Redis, key: str) -> None:
+    taker, already = f"{key}:timeline:101", f"{key}:timeline:102"
+    await timeline.store_window(redis, taker, Window((), False), ttl_seconds=60)
+    await timeline.store_window(redis, already, Window((5,), False), ttl_seconds=60)
+    pubsub = redis.pubsub()
+    await pubsub.psubscribe(f"{key}:live:*")
+    try:
+        await pubsub.get_message(timeout=1)  # the subscription's confirmation
+        taken = await timeline.insert(
+            redis, [taker, already, f"{key}:timeline:103"], 5, cap=10, channel_prefix=f"{key}:live:", message="hi"
+        )
+        assert taken == [0]
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert message is not None
+        assert (message["channel"], message["data"]) == (f"{key}:live:101".encode(), b"hi")
+        assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2) is None
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await redis.delete(taker, already)
