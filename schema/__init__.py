@@ -2,6 +2,7 @@
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
 from schema.errors import ContractErrors
@@ -15,4 +16,10 @@ class ChirpSchema(strawberry.Schema):
         """Client errors are not worth a log line; ContractErrors logs the unexpected ones."""
 
 
-schema = ChirpSchema(query=Query, mutation=Mutation, types=[User, Tweet], extensions=[ContractErrors])
+def validation_cache() -> SchemaExtension:
+    """Validating a document costs about as much as executing it, so the outcome is cached per
+    document. (Strawberry's ParserCache is left out: with it, syntax errors lose their code.)"""
+    return ValidationCache()
+
+
+schema = ChirpSchema(query=Query, mutation=Mutation, types=[User, Tweet], extensions=[ContractErrors, validation_cache])
