@@ -216,7 +216,7 @@ def print_report(report: dict[str, Any]) -> None:
         ),
         ("  seen / posted", f"{visible['seen']} / {visible['posted']}", ""),
         (
-            "cold rebuild, following ~500 (p50 / p99)",
+            f"cold rebuild, mean following {rebuild['following']:.0f} (p50 / p99)",
             f"{rebuild['p50_ms']:.0f} / {rebuild['p99_ms']:.0f} ms",
             "<= 50 ms",
         ),
