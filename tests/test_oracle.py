@@ -33,6 +33,7 @@ CELEBRITY_THRESHOLD = 2
 TIMELINE_CAP = 4
 PAGE_SIZE = 3
 MAX_USERS = 6
+FLUSH_EVERY = 8  # steps at least between two flushes of Redis
 
 HOME = """
 query($first: Int, $after: String) {
@@ -73,6 +74,7 @@ def step(function: Callable[Concatenate[M, P], None]) -> Callable[Concatenate[M,
         machine.busy = True
         function(machine, *args, **kwargs)
         machine.busy = False
+        machine.steps_taken += 1
 
     return wrapper
 
@@ -90,6 +92,8 @@ def raw_user(account: Account) -> int:
 class TimelineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
+        self.steps_taken = 0
+        self.flushed_at = 0
         self.busy = False
         self.config: Settings = isolated_settings(celebrity_threshold=CELEBRITY_THRESHOLD, timeline_cap=TIMELINE_CAP)
         self.client = TestClient(create_app(self.config))
@@ -254,6 +258,8 @@ class TimelineMachine(RuleBasedStateMachine):
         """Unfollowing someone not followed is allowed too (and changes nothing)."""
         self.do_unfollow(*self.pair(a, b))
 
+    # A flush now and then: as often as any other rule, it left timelines empty most of the time.
+    @precondition(lambda self: self.steps_taken - self.flushed_at >= FLUSH_EVERY)
     @rule()
     @step
     def flush_redis(self) -> None:
@@ -274,6 +280,7 @@ class TimelineMachine(RuleBasedStateMachine):
         finally:
             client.close()
         STATS["flushes"] += 1
+        self.flushed_at = self.steps_taken
 
     @rule()
     @step
@@ -347,9 +354,12 @@ class TimelineMachine(RuleBasedStateMachine):
             asyncio.run(forget_prefix(self.config))
 
 
+# Derandomized: the same histories on every run, so CI is reproducible and the coverage minimums
+# below hold run after run (they were met by these histories; a new Hypothesis version may change them).
 TimelineMachine.TestCase.settings = settings(
+    derandomize=True,
     max_examples=20,
-    stateful_step_count=40,
+    stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
