@@ -1,25 +1,32 @@
-"""Timelines as packed strings: 8 bytes per entry, at about 9 bytes of Redis memory per entry.
+"""Timelines as packed strings: 8 bytes per entry, about 9 to 10 bytes of Redis memory per entry.
 
-A timeline is one Redis string of big-endian 64-bit tweet ids, oldest first, so that the usual
-insert, a tweet newer than everything in it, is an APPEND of 8 bytes. When older entries exist
-beyond what is kept, eight zero bytes come first (no tweet has id 0). Once full, a window holds
-between `cap` and `cap + cap/8` entries: it is cut back to `cap` only when the slack is used up,
-so the copy that trimming costs is paid once per cap/8 inserts.
+A timeline is one Redis string: an 8-byte header (the entry count, then a flag that older entries
+exist beyond the window), the entries as big-endian 64-bit tweet ids oldest first, then free slots
+(zero bytes). The usual insert, a tweet newer than everything in the window, writes its 8 bytes into
+the first free slot and bumps the count: two SETRANGEs inside the string's length, so Redis never
+reallocates it. (APPEND would grow the string greedily, doubling its memory.) When the slots run
+out, the window is rewritten once with a sixteenth more of them (see free_slots); past `cap`
+entries the oldest go.
 
-A sorted set would cost about 100 bytes per entry; this costs a little over 8, at the price of
-the insert and remove logic living in two small Lua scripts. Ids are compared in Lua as two
-32-bit halves: Lua numbers are doubles, and byte-string comparison follows the collation locale.
+A sorted set would cost about 100 bytes per entry; this costs a little over 8, at the price of the
+insert and remove logic living in two small Lua scripts. Ids are compared in Lua as two 32-bit
+halves: Lua numbers are doubles, and byte-string comparison follows the collation locale.
 """
 
 import struct
 from dataclasses import dataclass
 
-TRUNCATED_MARK = bytes(8)
+HEADER = struct.Struct(">II")  # entry count, truncated flag
 
 _HELPERS = """
-local ZERO = string.rep('\\0', 8)
 local function newer(ah, al, bh, bl)
   return ah > bh or (ah == bh and al > bl)
+end
+-- Writes entries (oldest first, a string) as a window with free slots for a sixteenth more.
+local function rewrite(key, body, truncated)
+  local count = #body / 8
+  local free = math.max(1, math.floor(count / 16))
+  redis.call('SET', key, struct.pack('>I4I4', count, truncated) .. body .. string.rep('\\0', free * 8), 'KEEPTTL')
 end
 """
 
@@ -31,56 +38,48 @@ INSERT_SCRIPT = (
     _HELPERS
     + """
 local id, cap, channel, message = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local slack = math.floor(cap / 8)
 local ih, il = struct.unpack('>I4I4', id)
 local taken = {}
 for k, key in ipairs(KEYS) do
-  local last = redis.call('GETRANGE', key, -8, -1)
-  local len, inserted = 0, false
-  if last == '' then
-    -- An empty window takes it; an absent one (an inactive reader) does not.
-    if redis.call('EXISTS', key) == 1 then
-      len = redis.call('APPEND', key, id)
-      inserted = true
+  local header = redis.call('GETRANGE', key, 0, 7)
+  local inserted = false
+  if header ~= '' or redis.call('EXISTS', key) == 1 then
+    local count, truncated = 0, 0
+    if header ~= '' then count, truncated = struct.unpack('>I4I4', header) end
+    local lh, ll = -1, -1
+    if count > 0 then
+      lh, ll = struct.unpack('>I4I4', redis.call('GETRANGE', key, count * 8, count * 8 + 7))
     end
-  else
-    local lh, ll = struct.unpack('>I4I4', last)
-    if newer(ih, il, lh, ll) and last ~= ZERO then
-      len = redis.call('APPEND', key, id)
+    if newer(ih, il, lh, ll) and header ~= '' and count < cap and redis.call('STRLEN', key) >= 16 + count * 8 then
+      redis.call('SETRANGE', key, 8 + count * 8, id)
+      redis.call('SETRANGE', key, 0, struct.pack('>I4I4', count + 1, truncated))
       inserted = true
     elseif not (ih == lh and il == ll) then
       local s = redis.call('GET', key)
-      len = #s
-      local truncated = string.sub(s, 1, 8) == ZERO
-      local base = truncated and 8 or 0
-      local n = (len - base) / 8
-      local lo, hi = 0, n
+      local body = string.sub(s, 9, 8 + count * 8)
+      local lo, hi = 0, count
       while lo < hi do
         local mid = math.floor((lo + hi) / 2)
-        local h, l = struct.unpack('>I4I4', s, base + mid * 8 + 1)
+        local h, l = struct.unpack('>I4I4', body, mid * 8 + 1)
         if newer(ih, il, h, l) then lo = mid + 1 else hi = mid end
       end
       local present = false
-      if lo < n then
-        local h, l = struct.unpack('>I4I4', s, base + lo * 8 + 1)
+      if lo < count then
+        local h, l = struct.unpack('>I4I4', body, lo * 8 + 1)
         present = h == ih and l == il
       end
-      if not present and not (truncated and lo == 0) then
-        s = string.sub(s, 1, base + lo * 8) .. id .. string.sub(s, base + lo * 8 + 1)
-        redis.call('SET', key, s, 'KEEPTTL')
-        len = len + 8
+      if not present and not (truncated == 1 and lo == 0) then
+        body = string.sub(body, 1, lo * 8) .. id .. string.sub(body, lo * 8 + 1)
+        if #body / 8 > cap then
+          body = string.sub(body, #body - cap * 8 + 1)
+          truncated = 1
+        end
+        rewrite(key, body, truncated)
         inserted = true
       end
     end
   end
   if inserted then
-    if len / 8 > cap + slack then
-      local s = redis.call('GET', key)
-      local entries = len / 8 - ((string.sub(s, 1, 8) == ZERO) and 1 or 0)
-      if entries > cap + slack then
-        redis.call('SET', key, ZERO .. string.sub(s, len - cap * 8 + 1), 'KEEPTTL')
-      end
-    end
     if channel ~= '' then
       redis.call('PUBLISH', channel .. string.match(key, '(%d+)$'), message)
     end
@@ -100,15 +99,16 @@ for _, id in ipairs(ARGV) do gone[id] = true end
 local removed = 0
 for _, key in ipairs(KEYS) do
   local s = redis.call('GET', key)
-  if s then
-    local kept, count = {}, 0
-    for i = 0, #s / 8 - 1 do
-      local e = string.sub(s, i * 8 + 1, i * 8 + 8)
-      if gone[e] and e ~= ZERO then count = count + 1 else kept[#kept + 1] = e end
+  if s and #s >= 8 then
+    local count, truncated = struct.unpack('>I4I4', s)
+    local kept, n = {}, 0
+    for i = 0, count - 1 do
+      local e = string.sub(s, 9 + i * 8, 16 + i * 8)
+      if gone[e] then n = n + 1 else kept[#kept + 1] = e end
     end
-    if count > 0 then
-      redis.call('SET', key, table.concat(kept), 'KEEPTTL')
-      removed = removed + count
+    if n > 0 then
+      rewrite(key, table.concat(kept), truncated)
+      removed = removed + n
     end
   end
 end
@@ -129,13 +129,21 @@ def pack_id(entry_id: int) -> bytes:
     return struct.pack(">Q", entry_id)
 
 
-def pack(ids: tuple[int, ...], truncated: bool) -> bytes:
+def free_slots(count: int) -> int:
+    """Room left for pushes when a window of `count` entries is written: a sixteenth more, so the
+    rewrite this costs comes once per count/16 pushes, at about half a byte per entry."""
+    return max(1, count // 16)
+
+
+def pack(ids: tuple[int, ...], truncated: bool, free: int = 0) -> bytes:
     """ids newest first, as a Window holds them."""
     body = struct.pack(f">{len(ids)}Q", *reversed(ids))
-    return TRUNCATED_MARK + body if truncated else body
+    return HEADER.pack(len(ids), int(truncated)) + body + bytes(8 * free)
 
 
 def unpack(value: bytes) -> Window:
-    truncated = value.startswith(TRUNCATED_MARK)
-    body = value[8:] if truncated else value
-    return Window(ids=struct.unpack(f">{len(body) // 8}Q", body)[::-1], truncated=truncated)
+    """An empty string is an empty window (as a caller may create one to mark a reader active)."""
+    if not value:
+        return Window(ids=(), truncated=False)
+    count, truncated = HEADER.unpack_from(value)
+    return Window(ids=struct.unpack_from(f">{count}Q", value, HEADER.size)[::-1], truncated=bool(truncated))

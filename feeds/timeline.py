@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from feeds.packed import INSERT_SCRIPT, REMOVE_SCRIPT, Window, pack, pack_id, unpack
+from feeds.packed import INSERT_SCRIPT, REMOVE_SCRIPT, Window, free_slots, pack, pack_id, unpack
 
 
 async def read_windows(redis: Redis, keys: Sequence[str], touch_seconds: int | None = None) -> list[Window | None]:
@@ -21,7 +21,7 @@ async def read_windows(redis: Redis, keys: Sequence[str], touch_seconds: int | N
 
 
 async def store_window(redis: Redis, key: str, window: Window, ttl_seconds: int | None) -> None:
-    await redis.set(key, pack(window.ids, window.truncated), ex=ttl_seconds)
+    await redis.set(key, pack(window.ids, window.truncated, free=free_slots(len(window.ids))), ex=ttl_seconds)
 
 
 async def insert(
@@ -69,7 +69,7 @@ async def replace_if_present(redis: Redis, key: str, build: Callable[[], Awaitab
                     return False
                 window = await build()
                 pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, pack(window.ids, window.truncated), keepttl=True)
+                pipe.set(key, pack(window.ids, window.truncated, free=free_slots(len(window.ids))), keepttl=True)
                 await pipe.execute()
                 return True
             except WatchError:

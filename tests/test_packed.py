@@ -29,7 +29,9 @@ def test_pack_round_trip() -> None:
     assert unpack(pack(ids, truncated=False)) == Window(ids, False)
     assert unpack(pack(ids, truncated=True)) == Window(ids, True)
     assert unpack(pack((), truncated=True)) == Window((), True)
-    assert len(pack(ids, truncated=False)) == 8 * len(ids)
+    assert unpack(pack(ids, truncated=False, free=3)) == Window(ids, False)
+    assert len(pack(ids, truncated=False, free=3)) == 8 + 8 * (len(ids) + 3)
+    assert unpack(b"") == Window((), False)
 
 
 async def test_absent_timeline_is_left_alone(redis: Redis, key: str) -> None:
@@ -82,13 +84,25 @@ async def test_memory_per_entry_is_under_ten_bytes(redis: Redis, key: str) -> No
     assert used / len(entries) < 10  # 8 bytes of id, plus the key and the allocator's rounding
 
 
-async def test_a_full_window_keeps_an_eighth_of_slack_before_trimming(redis: Redis, key: str) -> None:
+async def test_pushes_write_in_place_and_memory_stays_near_eight_bytes(redis: Redis, key: str) -> None:
+    """Pushing into free slots never reallocates the string: no greedy doubling, as APPEND has."""
     await timeline.store_window(redis, key, Window((), False), ttl_seconds=60)
-    for entry in range(1, 19):
-        await timeline.insert(redis, [key], entry, cap=16)
-    assert await window(redis, key) == Window(tuple(range(18, 0, -1)), False)  # 16 + 2 of slack
-    await timeline.insert(redis, [key], 19, cap=16)
-    assert await window(redis, key) == Window(tuple(range(19, 3, -1)), True)  # cut back to 16
+    for entry in range(1, 801):
+        await timeline.insert(redis, [key], entry * 1000, cap=800)
+    assert await window(redis, key) == Window(tuple(entry * 1000 for entry in range(800, 0, -1)), False)
+    assert await redis.strlen(key) <= 8 + 8 * 850  # 800 entries and at most a sixteenth more free
+    used = await redis.memory_usage(key)
+    assert used is not None
+    assert used / 800 < 11
+    await timeline.insert(redis, [key], 801_000, cap=800)
+    assert await window(redis, key) == Window(tuple(entry * 1000 for entry in range(801, 1, -1)), True)
+
+
+async def test_an_empty_string_counts_as_an_empty_window(redis: Redis, key: str) -> None:
+    await redis.set(key, b"", ex=60)
+    assert await timeline.insert(redis, [key], 7, cap=10) == [0]
+    assert await timeline.insert(redis, [key], 9, cap=10) == [0]
+    assert await window(redis, key) == Window((9, 7), False)
 
 
 async def test_insert_publishes_to_each_timeline_that_took_it(redis: Redis, key: str) -> None:
