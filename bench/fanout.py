@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from bench.generate import ID_BASE
 from feeds.fanout import Fanout, deliver
 from feeds.keys import Keys
-from feeds.packed import pack
+from feeds.packed import free_slots, pack
 from settings import Settings
 
 AUTHOR_ID = ID_BASE - 1  # a user of the benchmark's own, apart from the generated ones
@@ -43,7 +43,7 @@ async def fanout_speed(settings: Settings, neo4j: AsyncDriver, redis: Redis, fol
         followers=followers,
     )
     old = tuple(sorted(random.sample(range(ID_BASE, ID_BASE * 2), settings.timeline_cap), reverse=True))
-    full = pack(old, truncated=True)
+    full = pack(old, truncated=True, free=free_slots(len(old)))
     async with redis.pipeline(transaction=False) as pipe:
         for follower in followers:
             pipe.set(keys.timeline(follower), full, ex=3600)

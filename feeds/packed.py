@@ -1,12 +1,14 @@
 """Timelines as packed strings: 8 bytes per entry, about 9 to 10 bytes of Redis memory per entry.
 
-A timeline is one Redis string: an 8-byte header (the entry count, then a flag that older entries
-exist beyond the window), the entries as big-endian 64-bit tweet ids oldest first, then free slots
-(zero bytes). The usual insert, a tweet newer than everything in the window, writes its 8 bytes into
-the first free slot and bumps the count: two SETRANGEs inside the string's length, so Redis never
-reallocates it. (APPEND would grow the string greedily, doubling its memory.) When the slots run
-out, the window is rewritten once with a sixteenth more of them (see free_slots); past `cap`
-entries the oldest go.
+A timeline is one Redis string: a 16-byte header (the entry count; the slot capacity, its top bit
+set when older entries exist beyond the window; the newest id), the entries as big-endian 64-bit
+tweet ids oldest first, then free slots (zero bytes). The usual insert, a tweet newer than
+everything in the window, is one read of the header and two writes inside the string's length
+(the entry into the first free slot, the new header), so Redis never reallocates the string
+(APPEND would grow it greedily, doubling its memory). When the slots run out, the window is
+rewritten with a sixteenth more of them (see free_slots). A full window holds from `cap` to
+`cap + cap/16` entries: it is cut back to the newest `cap` only when it would pass that, so a full
+timeline too is rewritten once per cap/16 pushes.
 
 A sorted set would cost about 100 bytes per entry; this costs a little over 8, at the price of the
 insert and remove logic living in two small Lua scripts. Ids are compared in Lua as two 32-bit
@@ -16,17 +18,24 @@ halves: Lua numbers are doubles, and byte-string comparison follows the collatio
 import struct
 from dataclasses import dataclass
 
-HEADER = struct.Struct(">II")  # entry count, truncated flag
+HEADER = struct.Struct(">IIQ")  # entry count; capacity, top bit: truncated; newest id
+TRUNCATED_BIT = 1 << 31
 
 _HELPERS = """
+local TRUNCATED = 2147483648
 local function newer(ah, al, bh, bl)
   return ah > bh or (ah == bh and al > bl)
+end
+local function header(count, capacity, truncated, newest)
+  return struct.pack('>I4I4', count, capacity + truncated * TRUNCATED) .. newest
 end
 -- Writes entries (oldest first, a string) as a window with free slots for a sixteenth more.
 local function rewrite(key, body, truncated)
   local count = #body / 8
   local free = math.max(1, math.floor(count / 16))
-  redis.call('SET', key, struct.pack('>I4I4', count, truncated) .. body .. string.rep('\\0', free * 8), 'KEEPTTL')
+  local newest = count > 0 and string.sub(body, -8) or string.rep('\\0', 8)
+  local slots = string.rep('\\0', free * 8)
+  redis.call('SET', key, header(count, count + free, truncated, newest) .. body .. slots, 'KEEPTTL')
 end
 """
 
@@ -38,25 +47,26 @@ INSERT_SCRIPT = (
     _HELPERS
     + """
 local id, cap, channel, message = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local most = cap + math.floor(cap / 16)
 local ih, il = struct.unpack('>I4I4', id)
 local taken = {}
 for k, key in ipairs(KEYS) do
-  local header = redis.call('GETRANGE', key, 0, 7)
+  local head = redis.call('GETRANGE', key, 0, 15)
   local inserted = false
-  if header ~= '' or redis.call('EXISTS', key) == 1 then
-    local count, truncated = 0, 0
-    if header ~= '' then count, truncated = struct.unpack('>I4I4', header) end
-    local lh, ll = -1, -1
-    if count > 0 then
-      lh, ll = struct.unpack('>I4I4', redis.call('GETRANGE', key, count * 8, count * 8 + 7))
+  if head ~= '' or redis.call('EXISTS', key) == 1 then
+    local count, meta, nh, nl = 0, 0, -1, -1
+    if head ~= '' then
+      count, meta, nh, nl = struct.unpack('>I4I4I4I4', head)
     end
-    if newer(ih, il, lh, ll) and header ~= '' and count < cap and redis.call('STRLEN', key) >= 16 + count * 8 then
-      redis.call('SETRANGE', key, 8 + count * 8, id)
-      redis.call('SETRANGE', key, 0, struct.pack('>I4I4', count + 1, truncated))
+    local truncated = meta >= TRUNCATED and 1 or 0
+    local capacity = meta % TRUNCATED
+    local fresh = count == 0 or newer(ih, il, nh, nl)
+    if fresh and head ~= '' and count < capacity and count < most then
+      redis.call('SETRANGE', key, 16 + count * 8, id)
+      redis.call('SETRANGE', key, 0, header(count + 1, capacity, truncated, id))
       inserted = true
-    elseif not (ih == lh and il == ll) then
-      local s = redis.call('GET', key)
-      local body = string.sub(s, 9, 8 + count * 8)
+    elseif fresh or not (ih == nh and il == nl) then
+      local body = string.sub(redis.call('GET', key), 17, 16 + count * 8)
       local lo, hi = 0, count
       while lo < hi do
         local mid = math.floor((lo + hi) / 2)
@@ -70,7 +80,7 @@ for k, key in ipairs(KEYS) do
       end
       if not present and not (truncated == 1 and lo == 0) then
         body = string.sub(body, 1, lo * 8) .. id .. string.sub(body, lo * 8 + 1)
-        if #body / 8 > cap then
+        if #body / 8 > most then
           body = string.sub(body, #body - cap * 8 + 1)
           truncated = 1
         end
@@ -99,15 +109,15 @@ for _, id in ipairs(ARGV) do gone[id] = true end
 local removed = 0
 for _, key in ipairs(KEYS) do
   local s = redis.call('GET', key)
-  if s and #s >= 8 then
-    local count, truncated = struct.unpack('>I4I4', s)
+  if s and #s >= 16 then
+    local count, meta = struct.unpack('>I4I4', s)
     local kept, n = {}, 0
     for i = 0, count - 1 do
-      local e = string.sub(s, 9 + i * 8, 16 + i * 8)
+      local e = string.sub(s, 17 + i * 8, 24 + i * 8)
       if gone[e] then n = n + 1 else kept[#kept + 1] = e end
     end
     if n > 0 then
-      rewrite(key, table.concat(kept), truncated)
+      rewrite(key, table.concat(kept), meta >= TRUNCATED and 1 or 0)
       removed = removed + n
     end
   end
@@ -138,12 +148,15 @@ def free_slots(count: int) -> int:
 def pack(ids: tuple[int, ...], truncated: bool, free: int = 0) -> bytes:
     """ids newest first, as a Window holds them."""
     body = struct.pack(f">{len(ids)}Q", *reversed(ids))
-    return HEADER.pack(len(ids), int(truncated)) + body + bytes(8 * free)
+    capacity = len(ids) + free
+    meta = capacity | TRUNCATED_BIT if truncated else capacity
+    return HEADER.pack(len(ids), meta, ids[0] if ids else 0) + body + bytes(8 * free)
 
 
 def unpack(value: bytes) -> Window:
     """An empty string is an empty window (as a caller may create one to mark a reader active)."""
     if not value:
         return Window(ids=(), truncated=False)
-    count, truncated = HEADER.unpack_from(value)
-    return Window(ids=struct.unpack_from(f">{count}Q", value, HEADER.size)[::-1], truncated=bool(truncated))
+    count, meta, _ = HEADER.unpack_from(value)
+    ids = struct.unpack_from(f">{count}Q", value, HEADER.size)[::-1]
+    return Window(ids=ids, truncated=bool(meta & TRUNCATED_BIT))

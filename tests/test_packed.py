@@ -30,7 +30,7 @@ def test_pack_round_trip() -> None:
     assert unpack(pack(ids, truncated=True)) == Window(ids, True)
     assert unpack(pack((), truncated=True)) == Window((), True)
     assert unpack(pack(ids, truncated=False, free=3)) == Window(ids, False)
-    assert len(pack(ids, truncated=False, free=3)) == 8 + 8 * (len(ids) + 3)
+    assert len(pack(ids, truncated=False, free=3)) == 16 + 8 * (len(ids) + 3)
     assert unpack(b"") == Window((), False)
 
 
@@ -90,12 +90,15 @@ async def test_pushes_write_in_place_and_memory_stays_near_eight_bytes(redis: Re
     for entry in range(1, 801):
         await timeline.insert(redis, [key], entry * 1000, cap=800)
     assert await window(redis, key) == Window(tuple(entry * 1000 for entry in range(800, 0, -1)), False)
-    assert await redis.strlen(key) <= 8 + 8 * 850  # 800 entries and at most a sixteenth more free
+    assert await redis.strlen(key) <= 16 + 8 * 850  # 800 entries and at most a sixteenth more free
     used = await redis.memory_usage(key)
     assert used is not None
     assert used / 800 < 11
-    await timeline.insert(redis, [key], 801_000, cap=800)
-    assert await window(redis, key) == Window(tuple(entry * 1000 for entry in range(801, 1, -1)), True)
+    for entry in range(801, 851):  # a full window takes a sixteenth more before it is cut back
+        await timeline.insert(redis, [key], entry * 1000, cap=800)
+    assert await window(redis, key) == Window(tuple(entry * 1000 for entry in range(850, 0, -1)), False)
+    await timeline.insert(redis, [key], 851_000, cap=800)
+    assert await window(redis, key) == Window(tuple(entry * 1000 for entry in range(851, 51, -1)), True)
 
 
 async def test_an_empty_string_counts_as_an_empty_window(redis: Redis, key: str) -> None:
