@@ -184,6 +184,8 @@ async def visible_phase(clients: Clients, users: list[tuple[int, int, int]], vie
     worker = process([sys.executable, "-m", "feeds.worker"], {})
     async with api("hybrid"), worker:
         await warm(f"http://127.0.0.1:{API_PORT}", [issue_token(clients.settings, viewer) for _, viewer in chosen])
+        # A first round, not counted, waits out the worker's start-up (it reconciles celebrities).
+        await post_to_visible(f"http://127.0.0.1:{API_PORT}", clients.redis, clients.keys, watched, 50, 2)
         return await post_to_visible(f"http://127.0.0.1:{API_PORT}", clients.redis, clients.keys, watched, 50, seconds)
 
 
