@@ -52,8 +52,10 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
     try:
         await events.ensure_group(redis, ctx.keys)
-        crossed = await sync_celebrities(ctx)
-        logger.info("fan-out worker %s started (%d celebrity crossings reconciled)", consumer, crossed)
+        # Reconciling scans every user's follower count (seconds on a large graph): it runs beside
+        # the event loop rather than before it, since a post checks its own author's status anyway.
+        reconcile = asyncio.create_task(reconcile_celebrities(ctx))
+        logger.info("fan-out worker %s started", consumer)
         while not stop.is_set():
             try:
                 await run_once(ctx, consumer, block_ms=1000)
@@ -61,9 +63,19 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
                 # The event stays pending and is retried (here or by another worker) after the idle time.
                 logger.exception("fan-out failed; retrying")
                 await asyncio.sleep(1)
+        reconcile.cancel()
     finally:
         await redis.aclose()
         await neo4j.close()
+
+
+async def reconcile_celebrities(ctx: Fanout) -> None:
+    try:
+        crossed = await sync_celebrities(ctx)
+    except Exception:
+        logger.exception("reconciling the celebrity set failed; posts still check their authors")
+        return
+    logger.info("celebrity set reconciled with Neo4j (%d crossings)", crossed)
 
 
 def main() -> None:

@@ -502,6 +502,9 @@ def test_worker_metrics_reach_the_multiprocess_dir_and_the_apps_metrics(
         worker = start_worker(settings, log, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
         try:
             wait_for_worker(worker, log)
+            # The follow's rebuild first: done after the posts, it would take them in itself and
+            # leave the pushes nothing to deliver.
+            assert wait_until(lambda: backlog(sync_redis, keys) == 0, timeout=10), log_tail(log)
             posted = [tweet_id(api.tweet(author, f"measured {index}")) for index in range(3)]
             assert wait_until(lambda: backlog(sync_redis, keys) == 0, timeout=10), log_tail(log)
             assert cached_ids(sync_redis, keys.timeline(user_id(follower))) == tuple(posted[::-1])
