@@ -153,6 +153,17 @@ def pack(ids: tuple[int, ...], truncated: bool, free: int = 0) -> bytes:
     return HEADER.pack(len(ids), meta, ids[0] if ids else 0) + body + bytes(8 * free)
 
 
+def well_formed(value: bytes) -> bool:
+    """Whether the value is a window of this layout (an empty string counts as an empty one)."""
+    if not value:
+        return True
+    if len(value) < HEADER.size or len(value) % 8:
+        return False
+    count, meta, _ = HEADER.unpack_from(value)
+    capacity: int = meta & ~TRUNCATED_BIT
+    return bool(HEADER.size + 8 * count <= len(value) == HEADER.size + 8 * capacity)
+
+
 def unpack(value: bytes) -> Window:
     """An empty string is an empty window (as a caller may create one to mark a reader active)."""
     if not value:

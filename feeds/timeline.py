@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from feeds.packed import INSERT_SCRIPT, REMOVE_SCRIPT, Window, free_slots, pack, pack_id, unpack
+from feeds.packed import INSERT_SCRIPT, REMOVE_SCRIPT, Window, free_slots, pack, pack_id, unpack, well_formed
 
 
 async def read_windows(redis: Redis, keys: Sequence[str], touch_seconds: int | None = None) -> list[Window | None]:
@@ -17,7 +17,8 @@ async def read_windows(redis: Redis, keys: Sequence[str], touch_seconds: int | N
             else:
                 pipe.getex(key, ex=touch_seconds)
         values = await pipe.execute()
-    return [None if value is None else unpack(value) for value in values]
+    # A value of another layout (an older version's) reads as absent: the caller rebuilds it.
+    return [unpack(value) if value is not None and well_formed(value) else None for value in values]
 
 
 async def store_window(redis: Redis, key: str, window: Window, ttl_seconds: int | None) -> None:

@@ -1,6 +1,7 @@
 """The packed timeline scripts against a real Redis: order, once, cap, truncation, removal."""
 
 import random
+import struct
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -8,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from feeds import timeline
-from feeds.packed import Window, pack, unpack
+from feeds.packed import Window, pack, unpack, well_formed
 
 
 @pytest.fixture
@@ -127,3 +128,16 @@ async def test_insert_publishes_to_each_timeline_that_took_it(redis: Redis, key:
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await redis.delete(taker, already)
+
+
+def test_values_of_another_layout_are_not_windows() -> None:
+    ids = (9, 7, 5)
+    assert well_formed(pack(ids, truncated=True, free=2))
+    assert well_formed(b"")
+    assert not well_formed(struct.pack(">3Q", 5, 7, 9))  # the header-less layout of an older version
+    assert not well_formed(pack(ids, truncated=False)[:-8])
+
+
+async def test_a_window_of_another_layout_reads_as_absent(redis: Redis, key: str) -> None:
+    await redis.set(key, struct.pack(">3Q", 5, 7, 9), ex=60)
+    assert await timeline.read_windows(redis, [key]) == [None]
