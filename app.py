@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import orjson
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.applications import Starlette
@@ -37,6 +38,11 @@ class ChirpGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         clients: Clients = request.app.state.clients
         return Context(clients=clients, authorization=request.headers.get("authorization"))
+
+    def encode_json(self, data: object) -> str:
+        """orjson: a 20-tweet page serializes several times faster than with the json module.
+        (A str, not bytes: WebSocket messages must go out as text frames.)"""
+        return orjson.dumps(data).decode()
 
 
 async def open_clients(settings: Settings) -> Clients:

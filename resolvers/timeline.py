@@ -9,8 +9,11 @@ cached tweet lists of the celebrities they follow (pulled), newest first.
 - When Redis is down, the pull query answers alone.
 """
 
+import heapq
 import logging
 import math
+from collections.abc import Iterator
+from itertools import islice
 
 from redis.exceptions import RedisError
 
@@ -52,19 +55,12 @@ def oldest_complete(window: Window) -> float:
 async def hybrid_page(ctx: Context, viewer_id: int, before: int | None, size: int) -> Page:
     pushed, pulled = await cached_sources(ctx, viewer_id)
     horizon = max([oldest_complete(pushed), *(oldest_complete(window) for window in pulled)])
-    pushed_ids = set(pushed.ids)
-    pulled_only = {entry for window in pulled for entry in window.ids} - pushed_ids
-    candidates = sorted(
-        (entry for entry in pushed_ids | pulled_only if entry >= horizon and (before is None or entry < before)),
-        reverse=True,
-    )
+    pushed_ids = frozenset(pushed.ids)
+    candidates = merged(pushed, pulled, before, horizon)
     wanted = size + 1  # one more than the page, to know whether there is a next page
     entries: list[int] = []
-    position = 0
-    while len(entries) < wanted and position < len(candidates):
-        chunk = candidates[position : position + wanted - len(entries)]
-        position += len(chunk)
-        entries += await visible(ctx, viewer_id, chunk, pulled_only)
+    while len(entries) < wanted and (chunk := list(islice(candidates, wanted - len(entries)))):
+        entries += await visible(ctx, viewer_id, chunk, pushed_ids)
     if len(entries) < wanted and horizon > 0:
         below = horizon if before is None else min(before, horizon)
         rest = await graph_timeline.pull_home_timeline(
@@ -74,14 +70,28 @@ async def hybrid_page(ctx: Context, viewer_id: int, before: int | None, size: in
     return Page(items=tuple((entry, entry) for entry in entries[:size]), has_next=len(entries) > size)
 
 
-async def visible(ctx: Context, viewer_id: int, chunk: list[int], pulled_only: set[int]) -> list[int]:
+def merged(pushed: Window, pulled: list[Window], before: int | None, horizon: float) -> Iterator[int]:
+    """The entries of all windows, newest first, each once, lazily: below `before`, down to `horizon`.
+
+    Each window is already sorted, so only as much of them is walked as the page needs.
+    """
+    last = None
+    for entry in heapq.merge(pushed.ids, *(window.ids for window in pulled), reverse=True):
+        if entry < horizon:
+            return
+        if entry != last and (before is None or entry < before):
+            yield entry
+        last = entry
+
+
+async def visible(ctx: Context, viewer_id: int, chunk: list[int], pushed_ids: frozenset[int]) -> list[int]:
     """The chunk less deleted tweets and the pulled replies and retweets this viewer must not see."""
     records = await ctx.tweets.load_many(chunk)
     conditional = [
         record.id
         for record in records
         if record is not None
-        and record.id in pulled_only
+        and record.id not in pushed_ids
         and (record.retweet_of_id is not None or record.answers_user_id is not None)
     ]
     allowed = await graph_timeline.visible_entries(ctx.neo4j, viewer_id, conditional) if conditional else set()
