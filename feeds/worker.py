@@ -1,4 +1,5 @@
 """The fan-out worker: `python -m feeds.worker`. Run as many as you like; they share one consumer group.
+After a bulk import, `python -m feeds.worker --reconcile-celebrities` marks who crossed the threshold.
 
 Each event is acknowledged only after its work is done. Events that another worker read but
 did not acknowledge within FANOUT_CLAIM_IDLE_MS (it died, say) are claimed and redone here.
@@ -9,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 
 import metrics
 from feeds import events
@@ -52,9 +54,6 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
     try:
         await events.ensure_group(redis, ctx.keys)
-        # Reconciling scans every user's follower count (seconds on a large graph): it runs beside
-        # the event loop rather than before it, since a post checks its own author's status anyway.
-        reconcile = asyncio.create_task(reconcile_celebrities(ctx))
         logger.info("fan-out worker %s started", consumer)
         while not stop.is_set():
             try:
@@ -63,23 +62,31 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
                 # The event stays pending and is retried (here or by another worker) after the idle time.
                 logger.exception("fan-out failed; retrying")
                 await asyncio.sleep(1)
-        reconcile.cancel()
     finally:
         await redis.aclose()
         await neo4j.close()
 
 
-async def reconcile_celebrities(ctx: Fanout) -> None:
+async def reconcile(settings: Settings) -> int:
+    """Reconciles the celebrity set with Neo4j once, after data was loaded around the app (a bulk
+    import): every post and follow keeps it right for the authors they touch, but an import makes none.
+    It scans every user's follower count, seconds on a large graph, so it is not done at start-up."""
+    neo4j = open_driver(settings)
+    redis = open_redis(settings)
     try:
-        crossed = await sync_celebrities(ctx)
-    except Exception:
-        logger.exception("reconciling the celebrity set failed; posts still check their authors")
-        return
-    logger.info("celebrity set reconciled with Neo4j (%d crossings)", crossed)
+        return await sync_celebrities(
+            Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
+        )
+    finally:
+        await redis.aclose()
+        await neo4j.close()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if sys.argv[1:] == ["--reconcile-celebrities"]:
+        logger.info("celebrity set reconciled with Neo4j (%d crossings)", asyncio.run(reconcile(Settings())))
+        return
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     stop = asyncio.Event()
 

@@ -528,3 +528,42 @@ def test_worker_metrics_reach_the_multiprocess_dir_and_the_apps_metrics(
             assert samples.get("chirp_fanout_lag_seconds_count", 0) >= 4, response.text
         finally:
             stop(worker)
+
+
+# --- reconciling celebrities after a bulk import ----------------------------------------------------------------
+
+
+def test_reconcile_marks_authors_who_crossed_without_a_post_or_follow_event() -> None:
+    """Follows written straight into Neo4j (as a bulk import does) make no event; the command finds them."""
+    settings = isolated_settings(celebrity_threshold=2)
+    keys = Keys(settings.redis_prefix)
+    sync_redis = open_sync_redis(settings)
+    fans = fresh_ids(2)
+    try:
+        with TestClient(create_app(settings)) as app_client:
+            star = Api(app_client).sign_up()
+        neo4j = open_sync_neo4j(settings)
+        try:
+            create_followers(neo4j, user_id(star), fans, secrets.token_hex(6))
+        finally:
+            neo4j.close()
+        assert not sync_redis.sismember(keys.celebrities, str(user_id(star)))
+        done = subprocess.run(
+            [sys.executable, "-m", "feeds.worker", "--reconcile-celebrities"],
+            cwd=ROOT,
+            env=worker_env(settings),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert sync_redis.sismember(keys.celebrities, str(user_id(star)))
+        assert b"celebrity set reconciled" in done.stdout + done.stderr
+    finally:
+        neo4j = open_sync_neo4j(settings)
+        try:
+            delete_users(neo4j, fans)
+        finally:
+            neo4j.close()
+        sync_redis.close()
+        asyncio.run(forget_prefix(settings))
