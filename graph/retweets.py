@@ -8,10 +8,11 @@ from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
 from errors import NotFound
+from graph.edges import edge_key
 
 
 def retweet_key(user_id: int, original_id: int) -> str:
-    return f"{user_id}:{original_id}"
+    return edge_key(user_id, original_id)
 
 
 async def retweet(driver: AsyncDriver, user_id: int, original_id: int, new_id: int) -> tuple[int, bool]:

@@ -21,23 +21,30 @@ async def user_or_none(info: ContextInfo, user_id: int | None) -> User | None:
     return None if record is None else User.of(record)
 
 
-def raw_id_or_none(global_id: str, type_name: str) -> int | None:
+def typed_id_or_none(global_id: str) -> tuple[str, int] | None:
     """Lookups by id answer null for an id that names nothing, as Relay clients expect."""
     try:
-        found_type, raw_id = parse_global_id(global_id)
+        return parse_global_id(global_id)
     except NotFound:
         return None
-    return raw_id if found_type == type_name else None
+
+
+def raw_id_or_none(global_id: str, type_name: str) -> int | None:
+    typed = typed_id_or_none(global_id)
+    return typed[1] if typed is not None and typed[0] == type_name else None
 
 
 @strawberry.type
 class Query:
     @strawberry.field
     async def node(self, info: ContextInfo, id: strawberry.ID) -> Node | None:
-        tweet_id = raw_id_or_none(id, "Tweet")
-        if tweet_id is not None:
-            return await load_tweet_or_none(info, tweet_id)
-        return await user_or_none(info, raw_id_or_none(id, "User"))
+        typed = typed_id_or_none(id)
+        if typed is None:
+            return None
+        type_name, raw_id = typed
+        if type_name == "Tweet":
+            return await load_tweet_or_none(info, raw_id)
+        return await user_or_none(info, raw_id if type_name == "User" else None)
 
     @strawberry.field(description="The authenticated user; null when anonymous.")
     async def viewer(self, info: ContextInfo) -> User | None:
