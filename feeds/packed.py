@@ -127,6 +127,42 @@ return removed
 )
 
 
+# KEYS: windows. ARGV: a TTL to renew ('' for none), then per key how many of its newest entries
+# to return (-1: all). Returns per key false when absent or of another layout, else a packed window
+# of those entries (no free slots), marked truncated when older entries were left out; so a read
+# moves only what a page needs, not the whole window.
+READ_SCRIPT = (
+    _HELPERS
+    + """
+local ttl = ARGV[1]
+local out = {}
+for k, key in ipairs(KEYS) do
+  local head = redis.call('GETRANGE', key, 0, 15)
+  out[k] = false
+  if head == '' then
+    if redis.call('EXISTS', key) == 1 then out[k] = '' end
+  elseif #head == 16 then
+    local count, meta = struct.unpack('>I4I4', head)
+    local truncated = meta >= TRUNCATED and 1 or 0
+    local capacity = meta % TRUNCATED
+    if count <= capacity and redis.call('STRLEN', key) == 16 + capacity * 8 then
+      local limit = tonumber(ARGV[k + 1])
+      local take = (limit >= 0 and limit < count) and limit or count
+      if take < count then truncated = 1 end
+      local body = ''
+      if take > 0 then
+        body = redis.call('GETRANGE', key, 16 + (count - take) * 8, 15 + count * 8)
+      end
+      out[k] = header(take, take, truncated, string.sub(head, 9, 16)) .. body
+    end
+  end
+  if ttl ~= '' and out[k] then redis.call('EXPIRE', key, ttl) end
+end
+return out
+"""
+)
+
+
 @dataclass(frozen=True)
 class Window:
     """The newest entries of a timeline, newest first, and whether older ones exist beyond them."""
@@ -151,17 +187,6 @@ def pack(ids: tuple[int, ...], truncated: bool, free: int = 0) -> bytes:
     capacity = len(ids) + free
     meta = capacity | TRUNCATED_BIT if truncated else capacity
     return HEADER.pack(len(ids), meta, ids[0] if ids else 0) + body + bytes(8 * free)
-
-
-def well_formed(value: bytes) -> bool:
-    """Whether the value is a window of this layout (an empty string counts as an empty one)."""
-    if not value:
-        return True
-    if len(value) < HEADER.size or len(value) % 8:
-        return False
-    count, meta, _ = HEADER.unpack_from(value)
-    capacity: int = meta & ~TRUNCATED_BIT
-    return bool(HEADER.size + 8 * count <= len(value) == HEADER.size + 8 * capacity)
 
 
 def unpack(value: bytes) -> Window:

@@ -5,20 +5,24 @@ from collections.abc import Awaitable, Callable, Sequence
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from feeds.packed import INSERT_SCRIPT, REMOVE_SCRIPT, Window, free_slots, pack, pack_id, unpack, well_formed
+from feeds.packed import INSERT_SCRIPT, READ_SCRIPT, REMOVE_SCRIPT, Window, free_slots, pack, pack_id, unpack
 
 
-async def read_windows(redis: Redis, keys: Sequence[str], touch_seconds: int | None = None) -> list[Window | None]:
-    """The windows at these keys (None where absent), in one round trip; touch_seconds renews their expiry."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for key in keys:
-            if touch_seconds is None:
-                pipe.get(key)
-            else:
-                pipe.getex(key, ex=touch_seconds)
-        values = await pipe.execute()
-    # A value of another layout (an older version's) reads as absent: the caller rebuilds it.
-    return [unpack(value) if value is not None and well_formed(value) else None for value in values]
+async def read_windows(
+    redis: Redis, keys: Sequence[str], newest: Sequence[int | None] | None = None, touch_seconds: int | None = None
+) -> list[Window | None]:
+    """The windows at these keys (None where absent), in one round trip.
+
+    newest[i], when not None, limits the i-th window to its newest entries (it then reads as
+    truncated if it held more); touch_seconds renews the expiry of those present. A value of
+    another layout (an older version's) reads as absent: the caller rebuilds it.
+    """
+    limits = [-1 if limit is None else limit for limit in (newest or [None] * len(keys))]
+    script = redis.register_script(READ_SCRIPT)
+    values: list[bytes | None] = await script(
+        keys=list(keys), args=["" if touch_seconds is None else touch_seconds, *limits]
+    )
+    return [None if value is None else unpack(value) for value in values]
 
 
 async def store_window(redis: Redis, key: str, window: Window, ttl_seconds: int | None) -> None:

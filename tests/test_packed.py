@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from feeds import timeline
-from feeds.packed import Window, pack, unpack, well_formed
+from feeds.packed import Window, pack, unpack
 
 
 @pytest.fixture
@@ -130,14 +130,42 @@ async def test_insert_publishes_to_each_timeline_that_took_it(redis: Redis, key:
         await redis.delete(taker, already)
 
 
-def test_values_of_another_layout_are_not_windows() -> None:
-    ids = (9, 7, 5)
-    assert well_formed(pack(ids, truncated=True, free=2))
-    assert well_formed(b"")
-    assert not well_formed(struct.pack(">3Q", 5, 7, 9))  # the header-less layout of an older version
-    assert not well_formed(pack(ids, truncated=False)[:-8])
-
-
-async def test_a_window_of_another_layout_reads_as_absent(redis: Redis, key: str) -> None:
-    await redis.set(key, struct.pack(">3Q", 5, 7, 9), ex=60)
+@pytest.mark.parametrize(
+    "value",
+    [
+        struct.pack(">3Q", 5, 7, 9),  # the header-less layout of an older version
+        pack((9, 7, 5), truncated=False)[:-8],  # cut short
+        b"short",
+    ],
+)
+async def test_a_window_of_another_layout_reads_as_absent(redis: Redis, key: str, value: bytes) -> None:
+    await redis.set(key, value, ex=60)
     assert await timeline.read_windows(redis, [key]) == [None]
+
+
+async def test_a_read_of_the_newest_entries_moves_only_those(redis: Redis, key: str) -> None:
+    """A limited read is a window of the newest entries, truncated when it left older ones out."""
+    empty, missing = f"{key}:empty", f"{key}:missing"
+    await redis.set(key, pack((9, 7, 5, 3), truncated=False, free=2), ex=60)
+    await redis.set(empty, b"", ex=60)
+    try:
+        read = await timeline.read_windows(redis, [key, key, key, empty, missing], newest=[2, 4, None, 3, 3])
+        assert read == [
+            Window(ids=(9, 7), truncated=True),
+            Window(ids=(9, 7, 5, 3), truncated=False),
+            Window(ids=(9, 7, 5, 3), truncated=False),
+            Window(ids=(), truncated=False),
+            None,
+        ]
+        await redis.set(key, pack((9, 7), truncated=True, free=1), ex=60)
+        assert await timeline.read_windows(redis, [key], newest=[5]) == [Window(ids=(9, 7), truncated=True)]
+    finally:
+        await redis.delete(empty)
+
+
+async def test_a_read_renews_the_expiry_of_present_windows_only(redis: Redis, key: str) -> None:
+    missing = f"{key}:missing"
+    await redis.set(key, pack((9,), truncated=False, free=1), ex=60)
+    await timeline.read_windows(redis, [key, missing], touch_seconds=5000)
+    assert 4000 < await redis.ttl(key) <= 5000
+    assert await redis.exists(missing) == 0
