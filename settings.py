@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     # read time instead of pushed; a cached timeline keeps timeline_cap entries and expires after
     # timeline_idle_days without a read (its owner then counts as inactive and gets no pushes).
     redis_prefix: str = "chirp:"
-    # "hybrid" (the cached timelines) or "pull" (Neo4j only: the baseline the benchmark compares).
+    # "hybrid" (the cached timelines) or "pull" (reads from Neo4j only, no Redis cache on the way:
+    # the engine before the hybrid one, and the baseline the benchmark compares it with).
     timeline_engine: Literal["hybrid", "pull"] = "hybrid"
     celebrity_threshold: int = 10_000
     timeline_cap: int = 800
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     fanout_claim_idle_ms: int = 30_000
     fanout_batch_size: int = 1000
     record_cache_ttl_seconds: int = 3600
+    # What each viewer liked and retweeted among tweets of the last viewer_acts_days, cached for
+    # viewer_acts_ttl_seconds; older tweets' flags are asked of Neo4j.
+    viewer_acts_days: int = 7
+    viewer_acts_ttl_seconds: int = 86_400
 
     # How long /readyz waits for each service before calling it down.
     readiness_timeout_seconds: float = 2.0

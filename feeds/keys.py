@@ -33,6 +33,14 @@ class Keys:
     def user(self, user_id: int) -> str:
         return f"{self.prefix}user:{user_id}"
 
+    def viewer_acts(self, user_id: int) -> str:
+        """What the user liked and retweeted lately (a hash: subject id -> flag bits)."""
+        return f"{self.prefix}viewer-acts:{user_id}"
+
+    def viewer_acts_fill(self, user_id: int) -> str:
+        """The lease of whoever is filling viewer_acts from Neo4j (see feeds/viewer_acts.py)."""
+        return f"{self.prefix}viewer-acts-fill:{user_id}"
+
     @property
     def live_viewer_prefix(self) -> str:
         return f"{self.prefix}live:viewer:"

@@ -47,3 +47,8 @@ class SnowflakeGenerator:
 def timestamp_ms(snowflake: int) -> int:
     """The Unix time in milliseconds at which an id was generated."""
     return (snowflake >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
+
+
+def first_id_at(unix_ms: int) -> int:
+    """The smallest id generated at or after this Unix time in milliseconds."""
+    return max(unix_ms - EPOCH_MS, 0) << (WORKER_BITS + SEQUENCE_BITS)

@@ -1,17 +1,23 @@
-"""Tweet and user records for a request: the Redis cache first, the misses in one batched Neo4j query.
+"""Tweet and user records and the viewer's flags for a request: the Redis caches first, the
+misses in one batched Neo4j query.
 
-A Redis outage slows these reads down to Neo4j's pace; it does not fail them.
+A Redis outage slows these reads down to Neo4j's pace; it does not fail them. The pull engine
+(the benchmark's baseline: the read path as it was before the hybrid engine) reads Neo4j only.
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from redis.exceptions import RedisError
 
+from feeds import viewer_acts
 from feeds.record_cache import RecordCache, tweet_cache, user_cache
-from graph import tweets, users
+from feeds.viewer_acts import LIKED, RETWEETED, Acts
+from graph import flags, tweets, users
 from graph.records import TweetRecord, UserRecord
+from graph.snowflake import first_id_at
 from resolvers.clients import Clients
 
 logger = logging.getLogger("chirp.hydration")
@@ -25,6 +31,8 @@ async def cached(
     ids: Sequence[int],
     fetch: Callable[[Sequence[int]], Awaitable[dict[int, R]]],
 ) -> dict[int, R]:
+    if clients.settings.timeline_engine == "pull":
+        return await fetch(ids)
     try:
         found = await cache.get_many(clients.redis, ids)
     except RedisError:
@@ -57,3 +65,43 @@ async def forget_tweets(clients: Clients, ids: Sequence[int]) -> None:
 async def forget_users(clients: Clients, ids: Sequence[int]) -> None:
     """After a change to these users (profile, counts), their cached records go."""
     await user_cache(clients.keys.user).invalidate(clients.redis, ids)
+
+
+async def load_flags(clients: Clients, viewer_id: int, subject_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
+    """{subject: (liked, retweeted)} by the viewer: recent subjects from the viewer's cached acts
+    (filled from Neo4j when absent), older ones from Neo4j."""
+    if clients.settings.timeline_engine == "pull":
+        return await flags.viewer_flags(clients.neo4j, viewer_id, subject_ids)
+    try:
+        acts = await viewer_acts.read(clients.redis, clients.keys, viewer_id, subject_ids)
+        if acts is None:
+            acts = await fill_acts(clients, viewer_id)
+    except RedisError:
+        logger.warning("viewer acts cache unavailable; reading from Neo4j", exc_info=True)
+        return await flags.viewer_flags(clients.neo4j, viewer_id, subject_ids)
+    found = {subject: acts.flags(subject) for subject in subject_ids if acts.covers(subject)}
+    older = [subject for subject in subject_ids if not acts.covers(subject)]
+    if older:
+        found.update(await flags.viewer_flags(clients.neo4j, viewer_id, older))
+    return found
+
+
+async def fill_acts(clients: Clients, viewer_id: int) -> Acts:
+    """The viewer's acts on the last days' tweets, read from Neo4j and cached (see feeds/viewer_acts.py)."""
+    settings = clients.settings
+    token = await viewer_acts.begin_fill(clients.redis, clients.keys, viewer_id)
+    since = first_id_at(int(time.time() * 1000) - settings.viewer_acts_days * 86_400_000)
+    found = await flags.acts_since(clients.neo4j, viewer_id, since)
+    acts = Acts(
+        since=since,
+        bits={subject: LIKED * liked + RETWEETED * retweeted for subject, (liked, retweeted) in found.items()},
+    )
+    await viewer_acts.complete_fill(
+        clients.redis, clients.keys, viewer_id, token, acts, settings.viewer_acts_ttl_seconds
+    )
+    return acts
+
+
+async def record_act(clients: Clients, viewer_id: int, subject_id: int, flag: int, on: bool) -> None:
+    """After a like, unlike, retweet or undo has committed, the viewer's cached acts follow it."""
+    await viewer_acts.record(clients.redis, clients.keys, viewer_id, subject_id, flag, on)

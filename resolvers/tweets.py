@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 
 from errors import BadInput
 from feeds import events, timeline
+from feeds.viewer_acts import LIKED, RETWEETED
 from graph import likes, retweets, tweets
 from resolvers.context import Context
-from resolvers.hydration import forget_tweets, forget_users
+from resolvers.hydration import forget_tweets, forget_users, record_act
 from resolvers.text import parse_text
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -72,7 +73,11 @@ async def edit_tweet(ctx: Context, tweet_id: int, text: str) -> int:
 async def delete_tweet(ctx: Context, tweet_id: int) -> int:
     """Deletes the tweet and its retweets; reads stop showing them at once (they are gone from Neo4j
     and the cache), and the worker takes them out of the cached timelines."""
-    deleted = await tweets.delete_tweet(ctx.neo4j, tweet_id, ctx.viewer())
+    viewer_id = ctx.viewer()
+    deleted = await tweets.delete_tweet(ctx.neo4j, tweet_id, viewer_id)
+    for gone in deleted:
+        if gone.retweet_of_id is not None and gone.author_id == viewer_id:  # the viewer's own retweet
+            await record_act(ctx.clients, viewer_id, gone.retweet_of_id, RETWEETED, on=False)
     related = [gone.retweet_of_id or gone.in_reply_to_id for gone in deleted]
     await forget_tweets(ctx.clients, [gone.tweet_id for gone in deleted] + [t for t in related if t is not None])
     await forget_users(ctx.clients, list({gone.author_id for gone in deleted}))
@@ -87,6 +92,7 @@ async def like(ctx: Context, tweet_id: int) -> int:
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
     if await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id()):
         await forget_tweets(ctx.clients, [subject_id])
+    await record_act(ctx.clients, viewer_id, subject_id, LIKED, on=True)
     return subject_id
 
 
@@ -95,6 +101,7 @@ async def unlike(ctx: Context, tweet_id: int) -> int:
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
     if await likes.unlike(ctx.neo4j, viewer_id, subject_id):
         await forget_tweets(ctx.clients, [subject_id])
+    await record_act(ctx.clients, viewer_id, subject_id, LIKED, on=False)
     return subject_id
 
 
@@ -106,6 +113,7 @@ async def retweet(ctx: Context, tweet_id: int) -> int:
     if created:
         await forget_tweets(ctx.clients, [subject_id])
         await forget_users(ctx.clients, [viewer_id])
+    await record_act(ctx.clients, viewer_id, subject_id, RETWEETED, on=True)
     await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=retweet_id, author=viewer_id)
     return retweet_id
 
@@ -115,6 +123,7 @@ async def undo_retweet(ctx: Context, tweet_id: int) -> int:
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
     removed = await retweets.undo_retweet(ctx.neo4j, viewer_id, subject_id)
+    await record_act(ctx.clients, viewer_id, subject_id, RETWEETED, on=False)
     if removed is not None:
         await forget_tweets(ctx.clients, [removed, subject_id])
         await forget_users(ctx.clients, [viewer_id])
