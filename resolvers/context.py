@@ -10,24 +10,53 @@ from neo4j import AsyncDriver
 from strawberry.dataloader import DataLoader
 
 from errors import Unauthenticated
-from graph import flags, follows
+from graph import follows
 from graph.records import TweetRecord, UserRecord
 from resolvers.auth import bearer_token, user_id_from_token
 from resolvers.clients import Clients
-from resolvers.hydration import load_tweets, load_users
+from resolvers.hydration import load_flags, load_tweets, load_users
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-def records_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> DataLoader[K, V | None]:
-    """A loader over a batched fetch returning {key: record}; a missing key loads as None."""
+class RecordsLoader(DataLoader[K, V | None]):
+    """A loader over a batched fetch returning {key: record}; a missing key loads as None.
 
-    async def load(keys: list[K]) -> list[V | None]:
-        found = await fetch(keys)
-        return [found.get(key) for key in keys]
+    load_batch serves a batch known whole (a page's tweets, their authors) in one fetch, without
+    the future per key and the batching task that load_many costs, and keeps what it fetched for
+    later single loads.
+    """
 
-    return DataLoader(load_fn=load)
+    def __init__(self, fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]]) -> None:
+        async def load(keys: list[K]) -> list[V | None]:
+            found = await fetch(keys)
+            return [found.get(key) for key in keys]
+
+        super().__init__(load_fn=load)
+        self._fetch = fetch
+
+    async def load_found(self, keys: Sequence[K]) -> dict[K, V]:
+        """{key: record} for the keys that name one, through the DataLoader: batched with the loads
+        of sibling resolvers."""
+        return {key: value for key, value in zip(keys, await self.load_many(keys), strict=True) if value is not None}
+
+    async def load_batch(self, keys: Sequence[K]) -> dict[K, V]:
+        """{key: record} for the keys that name one; the loader's earlier results are reused."""
+        found: dict[K, V] = {}
+        missing: list[K] = []
+        for key in dict.fromkeys(keys):
+            future = self.cache_map.get(key)
+            if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+                if (record := future.result()) is not None:
+                    found[key] = record
+            else:
+                missing.append(key)
+        if missing:
+            fetched = await self._fetch(missing)
+            self.prime_many({key: fetched.get(key) for key in missing})
+            found.update(fetched)
+        return found
 
 
 def flags_loader(fetch: Callable[[Sequence[K]], Awaitable[Iterable[K]]]) -> DataLoader[K, bool]:
@@ -67,18 +96,18 @@ class Context:
         return self.clients.neo4j
 
     @cached_property
-    def users(self) -> DataLoader[int, UserRecord | None]:
-        return records_loader(lambda ids: load_users(self.clients, ids))
+    def users(self) -> RecordsLoader[int, UserRecord]:
+        return RecordsLoader(lambda ids: load_users(self.clients, ids))
 
     @cached_property
-    def tweets(self) -> DataLoader[int, TweetRecord | None]:
-        return records_loader(lambda ids: load_tweets(self.clients, ids))
+    def tweets(self) -> RecordsLoader[int, TweetRecord]:
+        return RecordsLoader(lambda ids: load_tweets(self.clients, ids))
 
     @cached_property
-    def viewer_tweet_flags(self) -> DataLoader[int, tuple[bool, bool] | None]:
-        """(liked, retweeted) by the viewer, per tweet: both flags of a page in one query."""
+    def viewer_tweet_flags(self) -> RecordsLoader[int, tuple[bool, bool]]:
+        """(liked, retweeted) by the viewer, per tweet: both flags of a page in one cache read."""
         viewer_id = self.viewer()
-        return records_loader(lambda ids: flags.viewer_flags(self.neo4j, viewer_id, ids))
+        return RecordsLoader(lambda ids: load_flags(self.clients, viewer_id, ids))
 
     @cached_property
     def viewer_follows(self) -> DataLoader[int, bool]:

@@ -53,11 +53,13 @@ def oldest_complete(window: Window) -> float:
 
 
 async def hybrid_page(ctx: Context, viewer_id: int, before: int | None, size: int) -> Page:
-    pushed, pulled = await cached_sources(ctx, viewer_id)
+    wanted = size + 1  # one more than the page, to know whether there is a next page
+    # The first page needs only the newest entries of each source (with room for some to be
+    # filtered out); the merge below is exact above every source's oldest entry read.
+    pushed, pulled = await cached_sources(ctx, viewer_id, 2 * wanted if before is None else None)
     horizon = max([oldest_complete(pushed), *(oldest_complete(window) for window in pulled)])
     pushed_ids = frozenset(pushed.ids)
     candidates = merged(pushed, pulled, before, horizon)
-    wanted = size + 1  # one more than the page, to know whether there is a next page
     entries: list[int] = []
     while len(entries) < wanted and (chunk := list(islice(candidates, wanted - len(entries)))):
         entries += await visible(ctx, viewer_id, chunk, pushed_ids)
@@ -86,27 +88,24 @@ def merged(pushed: Window, pulled: list[Window], before: int | None, horizon: fl
 
 async def visible(ctx: Context, viewer_id: int, chunk: list[int], pushed_ids: frozenset[int]) -> list[int]:
     """The chunk less deleted tweets and the pulled replies and retweets this viewer must not see."""
-    records = await ctx.tweets.load_many(chunk)
+    records = await ctx.tweets.load_batch(chunk)
     conditional = [
         record.id
-        for record in records
-        if record is not None
-        and record.id not in pushed_ids
-        and (record.retweet_of_id is not None or record.answers_user_id is not None)
+        for record in records.values()
+        if record.id not in pushed_ids and (record.retweet_of_id is not None or record.answers_user_id is not None)
     ]
     allowed = await graph_timeline.visible_entries(ctx.neo4j, viewer_id, conditional) if conditional else set()
-    return [
-        record.id for record in records if record is not None and (record.id not in conditional or record.id in allowed)
-    ]
+    return [entry for entry in chunk if entry in records and (entry not in conditional or entry in allowed)]
 
 
-async def cached_sources(ctx: Context, viewer_id: int) -> tuple[Window, list[Window]]:
-    """The viewer's cached timeline and the lists of the celebrities they follow, their expiry renewed;
-    whatever is absent is built from Neo4j now."""
+async def cached_sources(ctx: Context, viewer_id: int, newest: int | None) -> tuple[Window, list[Window]]:
+    """The viewer's cached timeline and the lists of the celebrities they follow (of each, the
+    newest entries only when `newest` is given), the viewer's expiry renewed; whatever is absent
+    is built from Neo4j now."""
     redis, keys, settings = ctx.clients.redis, ctx.clients.keys, ctx.clients.settings
     ttl = settings.timeline_idle_days * 86_400
     own, followed = await timeline.read_windows(
-        redis, [keys.timeline(viewer_id), keys.celebrities_followed(viewer_id)], touch_seconds=ttl
+        redis, [keys.timeline(viewer_id), keys.celebrities_followed(viewer_id)], [newest, None], touch_seconds=ttl
     )
     metrics.TIMELINE_READS.labels(cache="rebuilt" if own is None else "hit").inc()
     if own is None:
@@ -122,7 +121,9 @@ async def cached_sources(ctx: Context, viewer_id: int) -> tuple[Window, list[Win
     if not celebrity_ids:
         return own, []
     metrics.CELEBRITY_MERGES.inc(len(celebrity_ids))
-    lists = await timeline.read_windows(redis, [keys.celebrity_tweets(celebrity) for celebrity in celebrity_ids])
+    lists = await timeline.read_windows(
+        redis, [keys.celebrity_tweets(celebrity) for celebrity in celebrity_ids], [newest] * len(celebrity_ids)
+    )
     return own, [
         window or await build_celebrity_list(ctx.neo4j, redis, keys, celebrity, settings.timeline_cap)
         for celebrity, window in zip(celebrity_ids, lists, strict=True)

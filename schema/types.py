@@ -3,8 +3,11 @@ the request's DataLoaders, so a page of N items costs a constant number of queri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -12,10 +15,11 @@ from strawberry.types import Info
 from errors import NotFound
 from graph.records import Page, TweetRecord, UserRecord, created_at
 from resolvers import connections
-from resolvers.context import Context
+from resolvers.context import Context, RecordsLoader
 from resolvers.ids import to_cursor, to_global_id
 
 ContextInfo = Info[Context, None]
+R = TypeVar("R")
 
 
 @strawberry.interface
@@ -104,6 +108,10 @@ class User(Node):
 
 @strawberry.type
 class Tweet(Node):
+    """What a timeline shows of a tweet (its author, what it retweets, the viewer's flags) is
+    loaded for a whole page at construction (see tweets_of) and read as plain attributes: an
+    awaited resolver per field and tweet would cost more than all the rest of the page."""
+
     text: str = strawberry.field(description="Empty for a plain retweet.")
     created_at: datetime
     edited_at: datetime | None
@@ -111,11 +119,20 @@ class Tweet(Node):
     like_count: int
     retweet_count: int
     reply_count: int
+    author: User
+    viewer_has_liked: bool
+    viewer_has_retweeted: bool
+    retweet_of: Tweet | None = strawberry.field(description="Set on a retweet: the tweet that was retweeted.")
     record: strawberry.Private[TweetRecord]
 
     @classmethod
-    def of(cls, record: TweetRecord, subject: TweetRecord) -> Tweet:
-        """subject: the record whose counts the tweet shows (a retweet shows those of what it retweets)."""
+    def of(cls, record: TweetRecord, shown: Shown) -> Tweet:
+        """A tweet shows the counts and viewer flags of its subject (a retweet, those of what it retweets)."""
+        subject = shown.tweets.get(record.subject_id, record)
+        retweeted = shown.tweets.get(record.retweet_of_id) if record.retweet_of_id is not None else None
+        if retweeted is not None and retweeted.author_id not in shown.authors:
+            retweeted = None
+        liked, retweeted_by_viewer = shown.flags.get(record.subject_id, (False, False))
         return cls(
             id=strawberry.ID(to_global_id("Tweet", record.id)),
             text=record.text,
@@ -125,33 +142,17 @@ class Tweet(Node):
             like_count=subject.like_count,
             retweet_count=subject.retweet_count,
             reply_count=subject.reply_count,
+            author=shown.authors[record.author_id],
+            viewer_has_liked=liked,
+            viewer_has_retweeted=retweeted_by_viewer,
+            retweet_of=None if retweeted is None else cls.of(retweeted, shown),
             record=record,
         )
-
-    @strawberry.field
-    async def author(self, info: ContextInfo) -> User:
-        return await load_user(info, self.record.author_id)
 
     @strawberry.field
     async def mentions(self, info: ContextInfo) -> list[User]:
         found = await info.context.users.load_many(list(self.record.mention_ids))
         return [User.of(record) for record in found if record is not None]
-
-    @strawberry.field
-    async def viewer_has_liked(self, info: ContextInfo) -> bool:
-        if info.context.optional_viewer() is None:
-            return False
-        return (await info.context.viewer_tweet_flags.load(self.record.subject_id) or (False, False))[0]
-
-    @strawberry.field
-    async def viewer_has_retweeted(self, info: ContextInfo) -> bool:
-        if info.context.optional_viewer() is None:
-            return False
-        return (await info.context.viewer_tweet_flags.load(self.record.subject_id) or (False, False))[1]
-
-    @strawberry.field(description="Set on a retweet: the tweet that was retweeted.")
-    async def retweet_of(self, info: ContextInfo) -> Tweet | None:
-        return await load_tweet_or_none(info, self.record.retweet_of_id)
 
     @strawberry.field(description="Set on a reply.")
     async def in_reply_to(self, info: ContextInfo) -> Tweet | None:
@@ -206,16 +207,52 @@ async def load_user(info: ContextInfo, user_id: int) -> User:
     return User.of(record)
 
 
-async def tweets_of(info: ContextInfo, records: Sequence[TweetRecord | None]) -> list[Tweet | None]:
-    """Tweets for records (None stays None), the retweeted records loaded in one batch for their counts."""
-    originals = await info.context.tweets.load_many(
-        [record.retweet_of_id for record in records if record is not None and record.retweet_of_id is not None]
+@dataclass(frozen=True)
+class Shown:
+    """Everything the tweets of one batch show beyond their own records, keyed by id."""
+
+    tweets: dict[int, TweetRecord]
+    authors: dict[int, User]
+    flags: dict[int, tuple[bool, bool]]
+
+
+async def tweets_of(info: ContextInfo, records: Sequence[TweetRecord | None], *, page: bool) -> list[Tweet | None]:
+    """Tweets for records (None stays None) in three batched loads whatever their number: what the
+    retweets retweet, then the authors of all and the viewer's flags on their subjects together.
+    A tweet whose author cannot be loaded is left out (None) rather than failed on.
+
+    page: the records are a whole page, loaded at once; otherwise they are one resolver's, whose
+    loads the DataLoaders batch with those of its siblings (each tweet's inReplyTo, say).
+    """
+    context = info.context
+
+    def load(loader: RecordsLoader[int, R], keys: Iterable[int]) -> Awaitable[dict[int, R]]:
+        unique = list(dict.fromkeys(keys))
+        return loader.load_batch(unique) if page else loader.load_found(unique)
+
+    present = [record for record in records if record is not None]
+    originals = await load(
+        context.tweets, (record.retweet_of_id for record in present if record.retweet_of_id is not None)
     )
-    subjects = {original.id: original for original in originals if original is not None}
+    shown_records = {record.id: record for record in present} | originals
+    authors, flags = await asyncio.gather(
+        load(context.users, (record.author_id for record in shown_records.values())),
+        load(context.viewer_tweet_flags, (record.subject_id for record in present))
+        if context.optional_viewer() is not None
+        else no_flags(),
+    )
+    shown = Shown(
+        tweets=shown_records, authors={author.id: User.of(author) for author in authors.values()}, flags=flags
+    )
     return [
-        None if record is None else Tweet.of(record, subjects.get(record.retweet_of_id or record.id, record))
+        None if record is None or record.author_id not in shown.authors else Tweet.of(record, shown)
         for record in records
     ]
+
+
+async def no_flags() -> dict[int, tuple[bool, bool]]:
+    """An anonymous viewer has liked and retweeted nothing."""
+    return {}
 
 
 async def load_tweet(info: ContextInfo, tweet_id: int) -> Tweet:
@@ -227,12 +264,13 @@ async def load_tweet(info: ContextInfo, tweet_id: int) -> Tweet:
 
 async def load_tweet_or_none(info: ContextInfo, tweet_id: int | None) -> Tweet | None:
     record = None if tweet_id is None else await info.context.tweets.load(tweet_id)
-    return (await tweets_of(info, [record]))[0]
+    return (await tweets_of(info, [record], page=False))[0]
 
 
 async def tweet_connection(info: ContextInfo, page: Page) -> TweetConnection:
     """Tweets deleted between the page query and hydration are left out, not failed on."""
-    tweets = await tweets_of(info, await info.context.tweets.load_many([tweet_id for _, tweet_id in page.items]))
+    records = await info.context.tweets.load_batch([tweet_id for _, tweet_id in page.items])
+    tweets = await tweets_of(info, [records.get(tweet_id) for _, tweet_id in page.items], page=True)
     edges = [
         TweetEdge(cursor=to_cursor(key), node=tweet)
         for (key, _), tweet in zip(page.items, tweets, strict=True)
@@ -242,10 +280,10 @@ async def tweet_connection(info: ContextInfo, page: Page) -> TweetConnection:
 
 
 async def user_connection(info: ContextInfo, page: Page) -> UserConnection:
-    records = await info.context.users.load_many([user_id for _, user_id in page.items])
+    records = await info.context.users.load_batch([user_id for _, user_id in page.items])
     edges = [
-        UserEdge(cursor=to_cursor(key), node=User.of(record))
-        for (key, _), record in zip(page.items, records, strict=True)
-        if record is not None
+        UserEdge(cursor=to_cursor(key), node=User.of(records[user_id]))
+        for key, user_id in page.items
+        if user_id in records
     ]
     return UserConnection(edges=edges, page_info=page_info(page))

@@ -50,6 +50,7 @@ def bolt_runs() -> Iterator[RunCounter]:
 
 
 def queries_for_page(api: Api, counter: RunCounter, viewer: Account, first: int) -> int:
+    """Queries for one read of the page; records missing from the Redis cache add one batched query."""
     counter.runs = 0
     edges = api.data(TIMELINE, {"first": first}, viewer.token)["homeTimeline"]["edges"]
     assert len(edges) == first
@@ -72,8 +73,10 @@ def test_timeline_page_costs_a_constant_number_of_queries(api: Api, bolt_runs: R
     api.data("mutation($id: ID!) { retweet(tweetId: $id) { id } }", {"id": original}, authors[1].token)
 
     queries_for_page(api, bolt_runs, viewer, 1)  # the first read builds the cached timeline
+    cold = queries_for_page(api, bolt_runs, viewer, 20)  # most records are not cached yet
+    queries_for_page(api, bolt_runs, viewer, 5)
     small = queries_for_page(api, bolt_runs, viewer, 5)
     large = queries_for_page(api, bolt_runs, viewer, 20)
     assert small > 0
     assert large == small, (small, large)
-    assert large <= 10, large
+    assert cold <= 10, cold
