@@ -1,12 +1,12 @@
 """Caches of tweet and user records in Redis, in front of Neo4j; a record is dropped on every
 change to it (text, counts, existence), so a hit is as fresh as Neo4j."""
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from redis.asyncio import Redis
 
 from graph.records import TweetRecord, UserRecord
@@ -15,7 +15,7 @@ R = TypeVar("R", TweetRecord, UserRecord)
 
 
 def _encode(record: TweetRecord | UserRecord) -> bytes:
-    return json.dumps(asdict(record), separators=(",", ":"), default=datetime.isoformat).encode()
+    return orjson.dumps(asdict(record))
 
 
 def _tweet(fields: dict[str, Any]) -> TweetRecord:
@@ -43,7 +43,7 @@ class RecordCache(Generic[R]):
             if value is None:
                 continue
             try:
-                found[record_id] = self.decode(json.loads(value))
+                found[record_id] = self.decode(orjson.loads(value))
             except (TypeError, KeyError, ValueError):
                 continue  # written by an older version of the record: a miss, overwritten on load
         return found

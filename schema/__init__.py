@@ -7,6 +7,7 @@ from strawberry.types import ExecutionContext
 
 from schema.errors import ContractErrors
 from schema.mutation import Mutation
+from schema.parsing import ParsedDocuments
 from schema.query import Query
 from schema.types import Tweet, User
 
@@ -18,8 +19,10 @@ class ChirpSchema(strawberry.Schema):
 
 def validation_cache() -> SchemaExtension:
     """Validating a document costs about as much as executing it, so the outcome is cached per
-    document. (Strawberry's ParserCache is left out: with it, syntax errors lose their code.)"""
+    document."""
     return ValidationCache()
 
 
-schema = ChirpSchema(query=Query, mutation=Mutation, types=[User, Tweet], extensions=[ContractErrors, validation_cache])
+schema = ChirpSchema(
+    query=Query, mutation=Mutation, types=[User, Tweet], extensions=[ContractErrors, ParsedDocuments, validation_cache]
+)
