@@ -68,11 +68,15 @@ def max_throughput(base_url: str, tokens: list[str], seconds: float, connections
     return float(match.group(1))
 
 
-async def latency_at(base_url: str, tokens: list[str], rate: float, seconds: float) -> Latency:
-    """p50 and p99 at a fixed arrival rate (open loop)."""
+async def latency_at(
+    base_url: str, tokens: list[str], rate: float, seconds: float, warmup_seconds: float = 3.0
+) -> Latency:
+    """p50 and p99 at a fixed arrival rate (open loop). The first warmup_seconds of requests, while
+    the client opens its connections, are sent at the same rate but not counted."""
     body = {"query": QUERY}
     latencies: list[float] = []
     errors = 0
+    warmup = int(rate * warmup_seconds)
     count = int(rate * seconds)
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
@@ -84,10 +88,12 @@ async def latency_at(base_url: str, tokens: list[str], rate: float, seconds: flo
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
             headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
             response = await client.post("/graphql", json=body, headers=headers)
+            if index < warmup:
+                return
             if response.status_code != 200 or "errors" in response.json():
                 errors += 1
             latencies.append(time.perf_counter() - scheduled)
 
-        await asyncio.gather(*(one(index) for index in range(count)))
+        await asyncio.gather(*(one(index) for index in range(warmup + count)))
     values = np.array(latencies) * 1000
     return Latency(rate, count, errors, float(np.percentile(values, 50)), float(np.percentile(values, 99)))

@@ -203,6 +203,7 @@ def print_report(report: dict[str, Any]) -> None:
             ("  pull-only max throughput", f"{pull['max_rps']:.0f} req/s", ""),
             ("  hybrid / pull-only", f"{hybrid['max_rps'] / pull['max_rps']:.1f}x", ">= 5x (following>=200)"),
             ("  floor (in-process, no I/O)", f"{floor:.0f} req/s", ""),
+            ("  floor / pull-only (no engine can beat it)", f"{floor / pull['max_rps']:.1f}x", ""),
             ("  hybrid / floor", f"{hybrid['max_rps'] / floor:.0%}", ">= 60%"),
             ("  hybrid p50 / p99 at half load", f"{hybrid['p50_ms']:.1f} / {hybrid['p99_ms']:.1f} ms", "p99 <= 20 ms"),
             ("  pull-only p50 / p99 at half load", f"{pull['p50_ms']:.1f} / {pull['p99_ms']:.1f} ms", ""),
