@@ -1,6 +1,13 @@
 """Caches of tweet and user records in Redis, in front of Neo4j; a record is dropped on every
-change to it (text, counts, existence), so a hit is as fresh as Neo4j."""
+change to it (text, counts, existence), so a hit is as fresh as Neo4j.
 
+A miss is filled under a lease, taken before Neo4j is read: dropping a record drops its lease
+too, and a fill is stored only while its lease holds. So a reader that read Neo4j just before a
+like committed cannot put the old count back after the like dropped it (the race of every
+cache-aside design without leases).
+"""
+
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -12,6 +19,20 @@ from redis.asyncio import Redis
 from graph.records import TweetRecord, UserRecord
 
 R = TypeVar("R", TweetRecord, UserRecord)
+
+LEASE_MS = 5000  # longer than a fill's Neo4j read; a reader that dies leaves its records uncached this long
+
+# KEYS: n record keys, then their n lease keys. ARGV: the token, the TTL, then the n encoded records.
+PUT_SCRIPT = """
+local n = #KEYS / 2
+for i = 1, n do
+  if redis.call('GET', KEYS[n + i]) == ARGV[1] then
+    redis.call('SET', KEYS[i], ARGV[2 + i], 'EX', ARGV[2])
+    redis.call('DEL', KEYS[n + i])
+  end
+end
+return 0
+"""
 
 
 def _encode(record: TweetRecord | UserRecord) -> bytes:
@@ -48,17 +69,31 @@ class RecordCache(Generic[R]):
                 continue  # written by an older version of the record: a miss, overwritten on load
         return found
 
-    async def put_many(self, redis: Redis, records: Sequence[R], ttl_seconds: int) -> None:
+    def lease_key(self, record_id: int) -> str:
+        return f"{self.key(record_id)}:lease"
+
+    async def lease(self, redis: Redis, ids: Sequence[int]) -> str:
+        """Takes the fill lease of each of these missing records that no other reader holds; call
+        before reading them from Neo4j. Returns the token that put_many needs."""
+        token = secrets.token_hex(8)
+        async with redis.pipeline(transaction=False) as pipe:
+            for record_id in ids:
+                pipe.set(self.lease_key(record_id), token, px=LEASE_MS, nx=True)
+            await pipe.execute()
+        return token
+
+    async def put_many(self, redis: Redis, records: Sequence[R], token: str, ttl_seconds: int) -> None:
+        """Stores the records whose lease this token still holds."""
         if not records:
             return
-        async with redis.pipeline(transaction=False) as pipe:
-            for record in records:
-                pipe.set(self.key(record.id), _encode(record), ex=ttl_seconds)
-            await pipe.execute()
+        script = redis.register_script(PUT_SCRIPT)
+        keys = [self.key(record.id) for record in records] + [self.lease_key(record.id) for record in records]
+        await script(keys=keys, args=[token, ttl_seconds, *(_encode(record) for record in records)])
 
     async def invalidate(self, redis: Redis, ids: Sequence[int]) -> None:
+        """After a change committed: the records and any lease on them go."""
         if ids:
-            await redis.delete(*(self.key(record_id) for record_id in ids))
+            await redis.delete(*(self.key(record_id) for record_id in ids), *(self.lease_key(i) for i in ids))
 
 
 def tweet_cache(key: Callable[[int], str]) -> RecordCache[TweetRecord]:

@@ -40,10 +40,15 @@ async def cached(
         return await fetch(ids)
     missing = [record_id for record_id in ids if record_id not in found]
     if missing:
+        try:
+            token = await cache.lease(clients.redis, missing)
+        except RedisError:
+            logger.warning("record cache unavailable; reading from Neo4j", exc_info=True)
+            return found | await fetch(missing)
         loaded = await fetch(missing)
         found.update(loaded)
         try:
-            await cache.put_many(clients.redis, list(loaded.values()), clients.settings.record_cache_ttl_seconds)
+            await cache.put_many(clients.redis, list(loaded.values()), token, clients.settings.record_cache_ttl_seconds)
         except RedisError:
             logger.warning("record cache unavailable; not storing", exc_info=True)
     return found
