@@ -4,7 +4,7 @@ twice (a retry, or a dead worker's event claimed by another) leaves the same tim
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from neo4j import AsyncDriver
@@ -42,7 +42,7 @@ async def handle(ctx: Fanout, event: Event) -> None:
     elif event.kind in ("follow", "unfollow"):
         await refresh_celebrity(ctx, data["followee"])
         await rebuild_timeline(ctx, data["follower"])
-        await timeline.drop(ctx.redis, [ctx.keys.celebrities_followed(data["follower"])])
+        await timeline.drop(ctx.redis, followed_sets(ctx.keys, [data["follower"]]))
     else:
         raise ValueError(f"unknown event kind {event.kind!r}")
     metrics.FANOUT_LAG.observe(max(time.time() - event.committed_ms / 1000, 0))
@@ -115,7 +115,7 @@ async def refresh_celebrity(ctx: Fanout, author_id: int) -> bool:
     if celebrity == await celebrities.is_member(ctx.redis, ctx.keys, author_id):
         return celebrity
     followers = await fanout.follower_ids(ctx.neo4j, author_id)
-    stale = [ctx.keys.celebrities_followed(follower) for follower in followers]
+    stale = followed_sets(ctx.keys, followers)
     if celebrity:
         await ensure_celebrity_list(ctx, author_id)
     else:
@@ -125,6 +125,11 @@ async def refresh_celebrity(ctx: Fanout, author_id: int) -> bool:
     await celebrities.set_member(ctx.redis, ctx.keys, author_id, celebrity)
     await timeline.drop(ctx.redis, stale)
     return celebrity
+
+
+def followed_sets(keys: Keys, users: Iterable[int]) -> list[str]:
+    """The cached followed-celebrity sets of these users and their fill leases: what to drop."""
+    return [key for user in users for key in (keys.celebrities_followed(user), keys.celebrities_followed_lease(user))]
 
 
 async def sync_celebrities(ctx: Fanout) -> int:
@@ -145,10 +150,12 @@ async def ensure_celebrity_list(ctx: Fanout, author_id: int) -> None:
 
 async def build_celebrity_list(neo4j: AsyncDriver, redis: Redis, keys: Keys, author_id: int, cap: int) -> Window:
     """A celebrity's newest tweets from Neo4j, stored as their shared list."""
-    ids, truncated = await fanout.recent_tweet_ids(neo4j, author_id, cap)
-    window = Window(ids=tuple(ids), truncated=truncated)
-    await timeline.store_window(redis, keys.celebrity_tweets(author_id), window, ttl_seconds=None)
-    return window
+
+    async def build() -> Window:
+        ids, truncated = await fanout.recent_tweet_ids(neo4j, author_id, cap)
+        return Window(ids=tuple(ids), truncated=truncated)
+
+    return await timeline.rebuild(redis, keys.celebrity_tweets(author_id), build, cap, ttl_seconds=None)
 
 
 async def rebuild_timeline(ctx: Fanout, user_id: int) -> None:

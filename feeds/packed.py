@@ -163,6 +163,54 @@ return out
 )
 
 
+# The placeholder a rebuild leaves while it reads Neo4j: an empty window marked truncated (readers
+# take nothing in it as complete), with free slots, so that pushes land in it meanwhile. It expires
+# soon: a rebuild that died must not leave it in place of the window.
+PLACEHOLDER_SLOTS = 16
+PLACEHOLDER_TTL_SECONDS = 60
+
+# KEYS[1]: a window being rebuilt. ARGV: the rebuilt entries (8-byte ids, oldest first), whether
+# older ones exist (0/1), the cap, a TTL ('' for none: the window persists). Stores the rebuilt entries merged with
+# those the key took meanwhile (pushes that landed in the placeholder), each once, the newest cap
+# kept; returns the stored value. A key dropped meanwhile (its pushes since then lost) is left
+# absent, for the next read to rebuild: returns false.
+MERGE_SCRIPT = (
+    _HELPERS
+    + """
+local built, truncated, cap, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local current = redis.call('GET', KEYS[1])
+if not current then return false end
+local pushed = ''
+if #current >= 16 then
+  local count = struct.unpack('>I4', current)
+  pushed = string.sub(current, 17, 16 + count * 8)
+end
+local out, i, j, last = {}, 1, 1, nil
+while i <= #built or j <= #pushed do
+  local take
+  if j > #pushed then
+    take = string.sub(built, i, i + 7); i = i + 8
+  elseif i > #built then
+    take = string.sub(pushed, j, j + 7); j = j + 8
+  else
+    local a, b = string.sub(built, i, i + 7), string.sub(pushed, j, j + 7)
+    local ah, al = struct.unpack('>I4I4', a)
+    local bh, bl = struct.unpack('>I4I4', b)
+    if newer(ah, al, bh, bl) then take = b; j = j + 8 else take = a; i = i + 8 end
+  end
+  if take ~= last then out[#out + 1] = take; last = take end
+end
+if #out > cap then
+  out = {unpack(out, #out - cap + 1)}
+  truncated = 1
+end
+rewrite(KEYS[1], table.concat(out), truncated)
+if ttl ~= '' then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
+return redis.call('GET', KEYS[1])
+"""
+)
+
+
 @dataclass(frozen=True)
 class Window:
     """The newest entries of a timeline, newest first, and whether older ones exist beyond them."""

@@ -1,11 +1,24 @@
 """Cached home timelines and celebrity tweet lists: packed id strings (see feeds/packed.py)."""
 
+import struct
 from collections.abc import Awaitable, Callable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from feeds.packed import INSERT_SCRIPT, READ_SCRIPT, REMOVE_SCRIPT, Window, free_slots, pack, pack_id, unpack
+from feeds.packed import (
+    INSERT_SCRIPT,
+    MERGE_SCRIPT,
+    PLACEHOLDER_SLOTS,
+    PLACEHOLDER_TTL_SECONDS,
+    READ_SCRIPT,
+    REMOVE_SCRIPT,
+    Window,
+    free_slots,
+    pack,
+    pack_id,
+    unpack,
+)
 
 
 async def read_windows(
@@ -25,8 +38,24 @@ async def read_windows(
     return [None if value is None else unpack(value) for value in values]
 
 
-async def store_window(redis: Redis, key: str, window: Window, ttl_seconds: int | None) -> None:
-    await redis.set(key, pack(window.ids, window.truncated, free=free_slots(len(window.ids))), ex=ttl_seconds)
+async def rebuild(
+    redis: Redis, key: str, build: Callable[[], Awaitable[Window]], cap: int, ttl_seconds: int | None
+) -> Window:
+    """Builds an absent window (from Neo4j) and stores it, without losing a push that lands meanwhile.
+
+    Pushes go only to windows that exist, so a plain build-then-SET would miss a tweet posted
+    while Neo4j was read. A placeholder is set first: readers see it as holding nothing complete,
+    pushes land in it, and the built entries are merged with what it took. If the key is dropped
+    meanwhile, the built window answers this read only and the next read rebuilds.
+    """
+    placeholder = pack((), truncated=True, free=PLACEHOLDER_SLOTS)
+    await redis.set(key, placeholder, nx=True, ex=PLACEHOLDER_TTL_SECONDS)
+    window = await build()
+    body = struct.pack(f">{len(window.ids)}Q", *reversed(window.ids))
+    script = redis.register_script(MERGE_SCRIPT)
+    ttl = "" if ttl_seconds is None else ttl_seconds
+    stored: bytes | None = await script(keys=[key], args=[body, int(window.truncated), cap, ttl])
+    return window if stored is None else unpack(stored)
 
 
 async def insert(

@@ -109,15 +109,21 @@ async def cached_sources(ctx: Context, viewer_id: int, newest: int | None) -> tu
     )
     metrics.TIMELINE_READS.labels(cache="rebuilt" if own is None else "hit").inc()
     if own is None:
-        own = await timeline_from_graph(ctx.neo4j, viewer_id, settings.timeline_cap)
-        await timeline.store_window(redis, keys.timeline(viewer_id), own, ttl)
+        own = await timeline.rebuild(
+            redis,
+            keys.timeline(viewer_id),
+            lambda: timeline_from_graph(ctx.neo4j, viewer_id, settings.timeline_cap),
+            settings.timeline_cap,
+            ttl,
+        )
     if followed is not None:
         celebrity_ids = list(followed.ids)
     else:
+        token = await celebrities.lease_followed(redis, keys, viewer_id)
         everyone = await celebrities.members(redis, keys)
         pairs = await follows.existing_follows(ctx.neo4j, [(viewer_id, celebrity) for celebrity in everyone])
         celebrity_ids = [celebrity for _, celebrity in pairs]
-        await celebrities.store_followed(redis, keys, viewer_id, celebrity_ids, ttl)
+        await celebrities.store_followed(redis, keys, viewer_id, celebrity_ids, token, ttl)
     if not celebrity_ids:
         return own, []
     metrics.CELEBRITY_MERGES.inc(len(celebrity_ids))
