@@ -27,6 +27,9 @@ class Keys:
     def celebrities_followed(self, user_id: int) -> str:
         return f"{self.prefix}celebrities-followed:{user_id}"
 
+    def celebrities_followed_lease(self, user_id: int) -> str:
+        return f"{self.prefix}celebrities-followed-lease:{user_id}"
+
     def tweet(self, tweet_id: int) -> str:
         return f"{self.prefix}tweet:{tweet_id}"
 
