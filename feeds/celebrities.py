@@ -5,11 +5,11 @@ Each reader's set of followed celebrities is cached too, filled under a lease: d
 drop is not stored.
 """
 
-import secrets
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from feeds import leases
 from feeds.keys import Keys
 from feeds.packed import pack
 
@@ -29,8 +29,6 @@ async def set_member(redis: Redis, keys: Keys, author_id: int, celebrity: bool) 
         await redis.srem(keys.celebrities, str(author_id))
 
 
-FILL_LEASE_SECONDS = 10
-
 # KEYS: the followed set, its lease. ARGV: the token, the packed set, the TTL.
 STORE_FOLLOWED = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
@@ -42,9 +40,7 @@ return 1
 
 async def lease_followed(redis: Redis, keys: Keys, user_id: int) -> str:
     """Takes the fill lease of the user's followed set; call before reading the celebrities and Neo4j."""
-    token = secrets.token_hex(8)
-    await redis.set(keys.celebrities_followed_lease(user_id), token, ex=FILL_LEASE_SECONDS)
-    return token
+    return await leases.take(redis, keys.celebrities_followed_lease(user_id))
 
 
 async def store_followed(

@@ -7,7 +7,6 @@ like committed cannot put the old count back after the like dropped it (the race
 cache-aside design without leases).
 """
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -16,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from redis.asyncio import Redis
 
+from feeds import leases
 from graph.records import TweetRecord, UserRecord
 
 R = TypeVar("R", TweetRecord, UserRecord)
@@ -75,7 +75,7 @@ class RecordCache(Generic[R]):
     async def lease(self, redis: Redis, ids: Sequence[int]) -> str:
         """Takes the fill lease of each of these missing records that no other reader holds; call
         before reading them from Neo4j. Returns the token that put_many needs."""
-        token = secrets.token_hex(8)
+        token = leases.new_token()
         async with redis.pipeline(transaction=False) as pipe:
             for record_id in ids:
                 pipe.set(self.lease_key(record_id), token, px=LEASE_MS, nx=True)

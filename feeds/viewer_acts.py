@@ -8,17 +8,16 @@ under a lease: every act of the viewer drops the lease, and the filler writes on
 holds it, so a fill that read Neo4j just before a like can never hide that like.
 """
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from feeds import leases
 from feeds.keys import Keys
 
 LIKED = 1
 RETWEETED = 2
-FILL_LEASE_SECONDS = 10
 
 COMPLETE_FILL = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
@@ -70,9 +69,7 @@ async def read(redis: Redis, keys: Keys, viewer_id: int, subject_ids: Sequence[i
 
 async def begin_fill(redis: Redis, keys: Keys, viewer_id: int) -> str:
     """Takes the fill lease; call before reading Neo4j."""
-    token = secrets.token_hex(8)
-    await redis.set(keys.viewer_acts_fill(viewer_id), token, ex=FILL_LEASE_SECONDS)
-    return token
+    return await leases.take(redis, keys.viewer_acts_fill(viewer_id))
 
 
 async def complete_fill(redis: Redis, keys: Keys, viewer_id: int, token: str, acts: Acts, ttl_seconds: int) -> bool:
