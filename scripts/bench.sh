@@ -7,7 +7,8 @@ export CHIRP_STATE=$CHIRP_STATE/bench
 export NEO4J_PORT=${BENCH_NEO4J_PORT:-17687} REDIS_PORT=${BENCH_REDIS_PORT:-16379} MINIO_PORT=${BENCH_MINIO_PORT:-19000}
 export NEO4J_HEAP=${BENCH_NEO4J_HEAP:-4g} NEO4J_PAGECACHE_MB=${BENCH_NEO4J_PAGECACHE_MB:-4096}
 mkdir -p "$CHIRP_STATE/logs" "$CHIRP_STATE/run"
-"$CHIRP_ROOT/scripts/services.sh" start
+# Not the CDN edge: nothing here reads media, and the edge's port is the development one.
+"$CHIRP_ROOT/scripts/services.sh" start neo4j redis minio
 command -v wrk >/dev/null || apt_install wrk
 ensure_uv
 cd "$CHIRP_ROOT"

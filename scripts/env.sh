@@ -21,6 +21,9 @@ export MINIO_ROOT_USER=${MINIO_ROOT_USER:-chirp}
 export MINIO_ROOT_PASSWORD=${MINIO_ROOT_PASSWORD:-chirp-dev-secret}
 export MEDIA_BUCKET=${MEDIA_BUCKET:-chirp-media}
 
+export CDN_HOST=${CDN_HOST:-127.0.0.1}  # the caching edge (nginx) in front of MinIO
+export CDN_PORT=${CDN_PORT:-8080}
+
 export API_HOST=${API_HOST:-127.0.0.1}
 export API_PORT=${API_PORT:-8000}
 

@@ -55,9 +55,10 @@ spawn() {
   echo $! >"$pidfile"
 }
 
-# before_start NAME PORT ANSWERS_FN: 0 = start ours, 1 = already served; dies if a stranger holds the port.
+# before_start NAME HOST PORT ANSWERS_FN [PORT_VARIABLE]: 0 = start ours, 1 = already served;
+# dies if a stranger holds the port (PORT_VARIABLE, NAME_PORT by default, is the one to change).
 before_start() {
-  local name=$1 host=$2 port=$3 answers=$4
+  local name=$1 host=$2 port=$3 answers=$4 variable=${5:-${1^^}_PORT}
   if "$answers"; then
     if pid_alive "$CHIRP_STATE/run/$name.pid"; then
       log "$name already running from this clone on $host:$port"
@@ -67,7 +68,7 @@ before_start() {
     return 1
   fi
   if port_open "$host" "$port"; then
-    die "port $port ($name) is held by another program ($(port_holder "$port")), which does not answer as $name; stop it or set ${name^^}_PORT"
+    die "port $port ($name) is held by another program ($(port_holder "$port")), which does not answer as $name; stop it or set $variable"
   fi
   return 0
 }

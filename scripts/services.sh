@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/services.sh start|stop|status [neo4j] [redis] [minio]   (default: all)
+# Usage: scripts/services.sh start|stop|status [neo4j] [redis] [minio] [nginx]   (default: all)
 # Installs what is missing (cached per user), starts each service natively, and waits until it answers.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for f in "$CHIRP_ROOT"/scripts/services/*.sh; do source "$f"; done
@@ -7,10 +7,10 @@ for f in "$CHIRP_ROOT"/scripts/services/*.sh; do source "$f"; done
 action=${1:-}
 shift || true
 names=("$@")
-((${#names[@]})) || names=(neo4j redis minio)
+((${#names[@]})) || names=(neo4j redis minio nginx)
 case $action in
   start | stop | status) ;;
-  *) die "usage: scripts/services.sh start|stop|status [neo4j] [redis] [minio]" ;;
+  *) die "usage: scripts/services.sh start|stop|status [neo4j] [redis] [minio] [nginx]" ;;
 esac
 
 rc=0

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 SERVICES = Path(__file__).resolve().parent.parent / "scripts" / "services.sh"
+# Every service, in the order the scripts handle them, with the variable that sets its port.
+PORT_VARIABLES = {"neo4j": "NEO4J_PORT", "redis": "REDIS_PORT", "minio": "MINIO_PORT", "nginx": "CDN_PORT"}
 
 
 def services(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -24,7 +26,7 @@ def services(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 def test_second_start_installs_nothing_and_reuses_running_services() -> None:
     result = services("start")
     assert result.returncode == 0, result.stderr
-    for name in ("neo4j", "redis", "minio"):
+    for name in PORT_VARIABLES:
         assert f"{name} already" in result.stderr
     for install_step in ("fetching", "building", "compiling", "installing", "starting"):
         assert install_step not in result.stderr
@@ -33,20 +35,21 @@ def test_second_start_installs_nothing_and_reuses_running_services() -> None:
 def test_status_reports_every_service() -> None:
     result = services("status")
     assert result.returncode == 0
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["neo4j", "redis", "minio"]
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == list(PORT_VARIABLES)
     assert all(": up on " in line for line in result.stdout.splitlines())
 
 
-@pytest.mark.parametrize("service", ["neo4j", "redis", "minio"])
+@pytest.mark.parametrize("service", list(PORT_VARIABLES))
 def test_port_held_by_another_program_is_reported(service: str) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        result = services("start", service, env={f"{service.upper()}_PORT": str(port)})
+        result = services("start", service, env={PORT_VARIABLES[service]: str(port)})
     assert result.returncode != 0
     assert f"port {port} ({service}) is held by another program" in result.stderr
     assert f"pid={os.getpid()}" in result.stderr
+    assert f"set {PORT_VARIABLES[service]}" in result.stderr
 
 
 def test_unknown_action_is_refused() -> None:
@@ -58,19 +61,19 @@ def test_unknown_action_is_refused() -> None:
 def test_services_start_stop_and_start_again_on_kept_data(tmp_path: Path) -> None:
     """A restart finds the data of the first start (Neo4j's password already set, and so on)."""
     ports = {}
-    for service in ("neo4j", "redis", "minio"):
+    for variable in PORT_VARIABLES.values():
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            ports[f"{service.upper()}_PORT"] = str(probe.getsockname()[1])
+            ports[variable] = str(probe.getsockname()[1])
     env = {"CHIRP_STATE": str(tmp_path), **ports}
     try:
         for _ in range(2):
             started = services("start", env=env)
             assert started.returncode == 0, started.stderr
-            assert started.stderr.count("answers") == 3
+            assert started.stderr.count("answers") == len(PORT_VARIABLES)
             status = services("status", env=env)
             assert status.returncode == 0
-            assert status.stdout.count(": up on ") == 3
+            assert status.stdout.count(": up on ") == len(PORT_VARIABLES)
             stopped = services("stop", env=env)
             assert stopped.returncode == 0, stopped.stderr
         assert services("status", env=env).returncode != 0
