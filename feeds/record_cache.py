@@ -44,6 +44,7 @@ def _tweet(fields: dict[str, Any]) -> TweetRecord:
     fields["edited_at"] = None if edited_at is None else datetime.fromisoformat(edited_at)
     fields["hashtags"] = tuple(fields["hashtags"])
     fields["mention_ids"] = tuple(fields["mention_ids"])
+    fields["media_ids"] = tuple(fields.get("media_ids", ()))  # records cached before media existed have none
     return TweetRecord(**fields)
 
 

@@ -39,11 +39,30 @@ class TweetRecord:
     like_count: int
     retweet_count: int
     reply_count: int
+    # Attached media, in the order the author gave them.
+    media_ids: tuple[int, ...] = ()
 
     @property
     def subject_id(self) -> int:
         """The tweet that likes, retweets and replies aimed at this one really go to."""
         return self.retweet_of_id if self.retweet_of_id is not None else self.id
+
+
+@dataclass(frozen=True)
+class MediaRecord:
+    """An upload: its bytes live in MinIO under `key` (content-addressed), immutable."""
+
+    id: int
+    owner_id: int
+    kind: str  # IMAGE, GIF or VIDEO
+    content_type: str
+    byte_size: int
+    width: int | None
+    height: int | None
+    alt_text: str | None
+    key: str
+    thumbnail_key: str | None
+    sha256: str
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from errors import BadInput, Forbidden, NotFound
+from graph.lookup import records_by_ids
 from graph.pages import fetch_page
 from graph.records import Page, TweetRecord
 
@@ -22,6 +23,7 @@ t {
   retweetOfId: [(t)-[:RETWEET_OF]->(o:Tweet) | o.id][0],
   inReplyToId: [(t)-[:REPLY_TO]->(p:Tweet) | p.id][0],
   mentionIds: COLLECT { MATCH (t)-[m:MENTIONS]->(u:User) RETURN u.id ORDER BY m.position },
+  mediaIds: COLLECT { MATCH (t)-[h:HAS_MEDIA]->(m:Media) RETURN m.id ORDER BY h.position },
   likeCount: COUNT { (t)<-[:LIKED]-() },
   retweetCount: COUNT { (t)<-[:RETWEET_OF]-() },
   replyCount: COUNT { (t)<-[:REPLY_TO]-() }
@@ -56,6 +58,7 @@ def tweet_record(row: dict[str, Any]) -> TweetRecord:
         answers_user_id=row["answersUserId"],
         hashtags=tuple(row["hashtags"] or ()),
         mention_ids=tuple(row["mentionIds"]),
+        media_ids=tuple(row["mediaIds"]),
         like_count=row["likeCount"],
         retweet_count=row["retweetCount"],
         reply_count=row["replyCount"],
@@ -71,15 +74,12 @@ class NewTweet:
     mention_handles: Sequence[str]
     in_reply_to_id: int | None
     idempotency_key: str | None
+    # Checked beforehand (resolvers/media.py): the author's own uploads, in a valid combination.
+    media_ids: Sequence[int] = ()
 
 
 async def tweets_by_ids(driver: AsyncDriver, ids: Sequence[int]) -> dict[int, TweetRecord]:
-    records, _, _ = await driver.execute_query(
-        f"UNWIND $ids AS id MATCH (t:Tweet {{id: id}}) RETURN {TWEET_PROJECTION} AS tweet",
-        ids=list(ids),
-        routing_="r",
-    )
-    return {record["tweet"]["id"]: tweet_record(record["tweet"]) for record in records}
+    return await records_by_ids(driver, "t:Tweet", TWEET_PROJECTION, tweet_record, ids)
 
 
 async def subject_id(driver: AsyncDriver, tweet_id: int) -> int:
@@ -135,11 +135,16 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         MATCH (a:User {id: $authorId})
         CREATE (a)-[:POSTED]->(t:Tweet {id: $id, authorId: $authorId, text: $text, hashtags: $hashtags,
                                        idempotencyToken: $token})
-        WITH t
+        WITH a, t
         CALL (t) {
           MATCH (p:Tweet {id: $inReplyToId})
           CREATE (t)-[:REPLY_TO]->(p)
           SET t.answersUserId = p.authorId
+        }
+        CALL (a, t) {
+          UNWIND range(0, size($mediaIds) - 1) AS position
+          MATCH (a)-[:UPLOADED]->(m:Media {id: $mediaIds[position]})
+          CREATE (t)-[:HAS_MEDIA {position: position}]->(m)
         }
         """
         + TAGS_AND_MENTIONS
@@ -152,6 +157,7 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         hashtags=list(tweet.hashtags),
         mentions=list(tweet.mention_handles),
         inReplyToId=tweet.in_reply_to_id,
+        mediaIds=list(tweet.media_ids),
         token=token,
     )
     if await result.single() is None:

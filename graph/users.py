@@ -7,6 +7,7 @@ from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
 from errors import Conflict, NotFound
+from graph.lookup import records_by_ids
 from graph.records import UserRecord
 
 USER_PROJECTION = """
@@ -64,12 +65,7 @@ async def credentials_by_handle(driver: AsyncDriver, handle: str) -> tuple[int, 
 
 
 async def users_by_ids(driver: AsyncDriver, ids: Sequence[int]) -> dict[int, UserRecord]:
-    records, _, _ = await driver.execute_query(
-        f"UNWIND $ids AS id MATCH (u:User {{id: id}}) RETURN {USER_PROJECTION} AS user",
-        ids=list(ids),
-        routing_="r",
-    )
-    return {record["user"]["id"]: user_record(record["user"]) for record in records}
+    return await records_by_ids(driver, "u:User", USER_PROJECTION, user_record, ids)
 
 
 async def user_id_by_handle(driver: AsyncDriver, handle: str) -> int | None:
