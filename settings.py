@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     minio_root_password: str = "chirp-dev-secret"
     minio_secure: bool = False
     media_bucket: str = "chirp-media"
+    # Media URLs are cdn_base_url + the object's key. The default is the local caching edge
+    # (nginx in front of MinIO, scripts/services/nginx.sh), which serves the bucket by its path.
+    cdn_base_url: str = "http://127.0.0.1:8080/chirp-media/"
+    # Limits on what uploadMedia accepts (bytes, and pixels for images).
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_gif_bytes: int = 15 * 1024 * 1024
+    max_video_bytes: int = 512 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    thumbnail_size: int = 480
+    # How long a presigned upload URL stays valid, and how long an upload never completed stays.
+    presigned_upload_seconds: int = 900
+    incoming_expiry_days: int = 1
 
     # Signs the bearer tokens: set your own in every deployment.
     jwt_secret: str = "chirp-dev-jwt-secret-change-me-0123456789"

@@ -1,0 +1,57 @@
+"""The media bucket's objects: content-addressed puts, presigned uploads, reads and deletes."""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import BinaryIO, TypeVar, cast
+
+from minio import Minio
+from minio.error import S3Error
+
+from media.client import call
+
+T = TypeVar("T")
+
+# Objects never change (their key is the SHA-256 of their bytes), so every cache may keep them.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+async def size_of(client: Minio, bucket: str, key: str) -> int | None:
+    """The object's size; None when there is no such object."""
+    try:
+        found = await call(client.stat_object, bucket, key)
+    except S3Error:
+        return None
+    return int(found.size or 0)
+
+
+async def put_if_absent(client: Minio, bucket: str, key: str, data: BinaryIO, length: int, content_type: str) -> None:
+    """Stores the bytes under their content address, unless they are there already: an identical
+    upload is stored once."""
+    if await size_of(client, bucket, key) is not None:
+        return
+    await call(
+        client.put_object, bucket, key, data, length, content_type=content_type, metadata={"Cache-Control": IMMUTABLE}
+    )
+
+
+async def presigned_put(client: Minio, bucket: str, key: str, expires: timedelta) -> str:
+    return await call(client.presigned_put_object, bucket, key, expires)
+
+
+def _read_object(client: Minio, bucket: str, key: str, consume: Callable[[BinaryIO], T]) -> T:
+    response = client.get_object(bucket, key)
+    try:
+        return consume(cast(BinaryIO, response))
+    finally:
+        response.close()
+        response.release_conn()
+
+
+async def read_object(client: Minio, bucket: str, key: str, consume: Callable[[BinaryIO], T]) -> T:
+    """consume(stream of the object's bytes), run in a worker thread: the object is streamed,
+    never read whole into memory."""
+    return await call(_read_object, client, bucket, key, consume)
+
+
+async def remove(client: Minio, bucket: str, key: str) -> None:
+    await call(client.remove_object, bucket, key)
