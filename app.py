@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 import feeds.client
 import graph.driver
 import media.client
+from errors import ServiceUnavailable
 from feeds.keys import Keys
 from graph.migrations import apply_migrations
 from graph.snowflake import SnowflakeGenerator
@@ -46,7 +47,7 @@ class ChirpGraphQL(GraphQL[Context, None]):
 
 
 async def open_clients(settings: Settings) -> Clients:
-    """Opens the three clients, migrates Neo4j and makes sure the media bucket exists."""
+    """Opens the three clients, migrates Neo4j and makes sure the media bucket is set up."""
     clients = Clients(
         settings=settings,
         neo4j=graph.driver.open_driver(settings),
@@ -57,7 +58,11 @@ async def open_clients(settings: Settings) -> Clients:
         keys=Keys(settings.redis_prefix),
     )
     await apply_migrations(clients.neo4j)
-    await media.client.ensure_bucket(clients.minio, settings.media_bucket)
+    try:
+        await media.client.ensure_bucket(clients.minio, settings.media_bucket, settings.incoming_expiry_days)
+    except ServiceUnavailable:
+        # Everything but uploads works without MinIO; scripts/services.sh sets the bucket up too.
+        logger.warning("MinIO does not answer: uploads fail until it does", exc_info=True)
     return clients
 
 
@@ -126,7 +131,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await close_clients(clients)
 
-    graphql = ChirpGraphQL(schema, graphql_ide="graphiql")
+    # Multipart requests carry uploadMedia's files. They need no CSRF guard here: the API authenticates
+    # by bearer token, never by cookie, so a cross-site form cannot act as anyone.
+    graphql = ChirpGraphQL(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -8,6 +8,7 @@ from graph.records import UserRecord
 from resolvers.auth import issue_token
 from resolvers.context import Context
 from resolvers.hydration import forget_users
+from resolvers.media import check_avatar
 
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 MAX_DISPLAY_NAME = 50
@@ -51,6 +52,8 @@ async def update_profile(ctx: Context, display_name: str | None, bio: str | None
     viewer_id = ctx.viewer()
     if bio is not None and len(bio) > MAX_BIO:
         raise BadInput(f"a bio has at most {MAX_BIO} characters")
+    if avatar_media_id is not None:
+        await check_avatar(ctx, avatar_media_id)
     await users.update_profile(
         ctx.neo4j,
         viewer_id,

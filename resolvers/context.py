@@ -11,7 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from errors import Unauthenticated
 from graph import follows
-from graph.records import TweetRecord, UserRecord
+from graph import media as graph_media
+from graph.records import MediaRecord, TweetRecord, UserRecord
 from resolvers.auth import bearer_token, user_id_from_token
 from resolvers.clients import Clients
 from resolvers.hydration import load_flags, load_tweets, load_users
@@ -102,6 +103,11 @@ class Context:
     @cached_property
     def tweets(self) -> RecordsLoader[int, TweetRecord]:
         return RecordsLoader(lambda ids: load_tweets(self.clients, ids))
+
+    @cached_property
+    def media(self) -> RecordsLoader[int, MediaRecord]:
+        """Media never change once written: read straight from Neo4j, never cached."""
+        return RecordsLoader(lambda ids: graph_media.media_by_ids(self.neo4j, ids))
 
     @cached_property
     def viewer_tweet_flags(self) -> RecordsLoader[int, tuple[bool, bool]]:

@@ -33,9 +33,12 @@ class ParsedText:
     mentions: tuple[str, ...]
 
 
-def parse_text(text: str) -> ParsedText:
-    """Validates a tweet's text; hashtags and mentions come in order of appearance, each once."""
+def parse_text(text: str, *, may_be_empty: bool = False) -> ParsedText:
+    """Validates a tweet's text; hashtags and mentions come in order of appearance, each once.
+    A tweet with media may have no text."""
     if not text.strip():
+        if may_be_empty:
+            return ParsedText(text="", hashtags=(), mentions=())
         raise BadInput("a tweet needs some text")
     if CONTROL.search(text):
         raise BadInput("a tweet cannot contain control characters")

@@ -5,6 +5,7 @@ After each Neo4j write: the cached records it changed are dropped, and what chan
 """
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from errors import BadInput
@@ -13,16 +14,20 @@ from feeds.viewer_acts import LIKED, RETWEETED
 from graph import likes, retweets, tweets
 from resolvers.context import Context
 from resolvers.hydration import forget_tweets, forget_users, record_act
+from resolvers.media import check_attachments
 from resolvers.text import parse_text
 
 MAX_IDEMPOTENCY_KEY = 128
 
 
-async def create_tweet(ctx: Context, text: str, in_reply_to_id: int | None, idempotency_key: str | None) -> int:
+async def create_tweet(
+    ctx: Context, text: str, in_reply_to_id: int | None, idempotency_key: str | None, media_ids: Sequence[int] = ()
+) -> int:
     author_id = ctx.viewer()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise BadInput(f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    parsed = parse_text(text)
+    parsed = parse_text(text, may_be_empty=bool(media_ids))
+    await check_attachments(ctx, media_ids)
     parent_id = None if in_reply_to_id is None else await tweets.subject_id(ctx.neo4j, in_reply_to_id)
     tweet_id, _ = await tweets.create_tweet(
         ctx.neo4j,
@@ -34,6 +39,7 @@ async def create_tweet(ctx: Context, text: str, in_reply_to_id: int | None, idem
             mention_handles=parsed.mentions,
             in_reply_to_id=parent_id,
             idempotency_key=idempotency_key,
+            media_ids=media_ids,
         ),
     )
     await forget_users(ctx.clients, [author_id])

@@ -1,12 +1,26 @@
 """The Mutation root: each checks who asks, validates, writes, and returns what changed."""
 
-import strawberry
+from typing import BinaryIO, cast
 
-from errors import BadInput
+import strawberry
+from strawberry.file_uploads import Upload
+
 from resolvers import accounts, follows, tweets
+from resolvers import media as media_resolvers
 from resolvers.ids import from_global_id, to_global_id
 from schema.inputs import CreateTweetInput, EditTweetInput, LogInInput, SignUpInput, UpdateProfileInput
-from schema.types import AuthPayload, ContextInfo, DeletePayload, Tweet, User, load_tweet, load_user
+from schema.types import (
+    AuthPayload,
+    ContextInfo,
+    DeletePayload,
+    Media,
+    MediaUpload,
+    Tweet,
+    User,
+    load_tweet,
+    load_user,
+    media_of,
+)
 
 
 @strawberry.type
@@ -38,10 +52,9 @@ class Mutation:
     @strawberry.mutation
     async def create_tweet(self, info: ContextInfo, input: CreateTweetInput) -> Tweet:
         info.context.viewer()
-        if input.media_ids:
-            raise BadInput("media attachments are not supported yet")
         reply_to = None if input.in_reply_to_id is None else from_global_id(input.in_reply_to_id, "Tweet")
-        tweet_id = await tweets.create_tweet(info.context, input.text, reply_to, input.idempotency_key)
+        media_ids = [from_global_id(media_id, "Media") for media_id in input.media_ids or []]
+        tweet_id = await tweets.create_tweet(info.context, input.text, reply_to, input.idempotency_key, media_ids)
         return await load_tweet(info, tweet_id)
 
     @strawberry.mutation
@@ -69,3 +82,33 @@ class Mutation:
     @strawberry.mutation
     async def undo_retweet(self, info: ContextInfo, tweet_id: strawberry.ID) -> Tweet:
         return await load_tweet(info, await tweets.undo_retweet(info.context, from_global_id(tweet_id, "Tweet")))
+
+    @strawberry.mutation(description="One file, sent in this request (the GraphQL multipart request spec).")
+    async def upload_media(self, info: ContextInfo, file: Upload, alt_text: str | None = None) -> Media:
+        # Starlette hands the part over as an UploadFile, spooled to disk past 1 MB.
+        source = cast(BinaryIO, file.file)  # type: ignore[attr-defined]
+        return await media_by_id(info, await media_resolvers.upload_media(info.context, source, alt_text))
+
+    @strawberry.mutation(description="A presigned URL to upload a file too large for one request.")
+    async def create_media_upload(self, info: ContextInfo) -> MediaUpload:
+        ticket = await media_resolvers.create_media_upload(info.context)
+        return MediaUpload(
+            upload_id=strawberry.ID(to_global_id("MediaUpload", ticket.upload_id)),
+            url=ticket.url,
+            expires_at=ticket.expires_at,
+            max_byte_size=ticket.max_byte_size,
+        )
+
+    @strawberry.mutation(
+        description="Checks what was PUT to a createMediaUpload URL; the media can be used once this answers."
+    )
+    async def complete_media_upload(
+        self, info: ContextInfo, upload_id: strawberry.ID, alt_text: str | None = None
+    ) -> Media:
+        upload = from_global_id(upload_id, "MediaUpload")
+        return await media_by_id(info, await media_resolvers.complete_media_upload(info.context, upload, alt_text))
+
+
+async def media_by_id(info: ContextInfo, media_id: int) -> Media:
+    (media,) = await media_of(info, [media_id])
+    return media

@@ -12,6 +12,7 @@ from schema.types import (
     TweetConnection,
     User,
     load_tweet_or_none,
+    media_of,
     tweet_connection,
 )
 
@@ -44,6 +45,9 @@ class Query:
         type_name, raw_id = typed
         if type_name == "Tweet":
             return await load_tweet_or_none(info, raw_id)
+        if type_name == "Media":
+            found = await media_of(info, [raw_id])
+            return found[0] if found else None
         return await user_or_none(info, raw_id if type_name == "User" else None)
 
     @strawberry.field(description="The authenticated user; null when anonymous.")

@@ -4,6 +4,7 @@ the request's DataLoaders, so a page of N items costs a constant number of queri
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from errors import NotFound
-from graph.records import Page, TweetRecord, UserRecord, created_at
+from graph.records import MediaRecord, Page, TweetRecord, UserRecord, created_at
 from resolvers import connections
 from resolvers.context import Context, RecordsLoader
 from resolvers.ids import to_cursor, to_global_id
@@ -45,6 +46,55 @@ def page_info(page: Page) -> PageInfo:
     )
 
 
+@strawberry.enum
+class MediaKind(enum.Enum):
+    IMAGE = "IMAGE"
+    GIF = "GIF"
+    VIDEO = "VIDEO"
+
+
+@strawberry.type
+class Media(Node):
+    kind: MediaKind
+    content_type: str
+    byte_size: int
+    width: int | None
+    height: int | None
+    alt_text: str | None
+    url: str = strawberry.field(description="Public URL on the CDN; immutable, so it may be cached forever.")
+    thumbnail_url: str | None = strawberry.field(description="A smaller rendition for list views (images only).")
+
+    @classmethod
+    def of(cls, record: MediaRecord, cdn_base_url: str) -> Media:
+        return cls(
+            id=strawberry.ID(to_global_id("Media", record.id)),
+            kind=MediaKind(record.kind),
+            content_type=record.content_type,
+            byte_size=record.byte_size,
+            width=record.width,
+            height=record.height,
+            alt_text=record.alt_text,
+            url=cdn_base_url + record.key,
+            thumbnail_url=None if record.thumbnail_key is None else cdn_base_url + record.thumbnail_key,
+        )
+
+
+@strawberry.type
+class MediaUpload:
+    """Where to PUT a file too large for one API request; completeMediaUpload then checks it."""
+
+    upload_id: strawberry.ID
+    url: str = strawberry.field(description="A presigned URL: PUT the file's bytes to it, before expiresAt.")
+    expires_at: datetime
+    max_byte_size: int
+
+
+async def media_of(info: ContextInfo, media_ids: Sequence[int]) -> list[Media]:
+    found = await info.context.media.load_found(media_ids)
+    cdn_base_url = info.context.clients.settings.cdn_base_url
+    return [Media.of(found[media_id], cdn_base_url) for media_id in media_ids if media_id in found]
+
+
 @strawberry.type
 class User(Node):
     """Plain fields are copied from the record at construction: graphql-core's default resolver
@@ -72,6 +122,12 @@ class User(Node):
             tweet_count=record.tweet_count,
             record=record,
         )
+
+    @strawberry.field
+    async def avatar(self, info: ContextInfo) -> Media | None:
+        avatar_id = self.record.avatar_media_id
+        found = [] if avatar_id is None else await media_of(info, [avatar_id])
+        return found[0] if found else None
 
     @strawberry.field(description="Whether the authenticated viewer follows this user (false when anonymous).")
     async def viewer_follows(self, info: ContextInfo) -> bool:
@@ -148,6 +204,10 @@ class Tweet(Node):
             retweet_of=None if retweeted is None else cls.of(retweeted, shown),
             record=record,
         )
+
+    @strawberry.field
+    async def media(self, info: ContextInfo) -> list[Media]:
+        return await media_of(info, self.record.media_ids)
 
     @strawberry.field
     async def mentions(self, info: ContextInfo) -> list[User]:
