@@ -12,13 +12,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.processes import free_port
 
 
 class RedisProcess:

@@ -37,10 +37,10 @@ from feeds.packed import unpack
 from resolvers.ids import from_global_id
 from settings import Settings
 from tests.conftest import Account, Api, drain, forget_prefix, isolated_settings
+from tests.processes import ROOT, settings_env, stop
 
 T = TypeVar("T")
 
-ROOT = Path(__file__).resolve().parent.parent
 
 HOME = "query($first: Int) { homeTimeline(first: $first) { edges { node { id } } } }"
 UNFOLLOW = "mutation($id: ID!) { unfollow(userId: $id) { id } }"
@@ -55,39 +55,16 @@ NEO4J_BATCH = 5_000
 # --- processes ---------------------------------------------------------------------------------------------------
 
 
-def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment that makes a worker's Settings() equal these settings (every setting is an env var)."""
-    env = {name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            env.pop(name.upper(), None)
-        else:
-            env[name.upper()] = str(value)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env | extra
-
-
 def start_worker(settings: Settings, log: Path, **extra: str) -> "subprocess.Popen[bytes]":
     """The worker itself, not a wrapper: its pid is the worker's, for kill -9 and its consumer name."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "feeds.worker"],
             cwd=ROOT,
-            env=worker_env(settings, **extra),
+            env=settings_env(settings, **extra),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-
-
-def stop(process: "subprocess.Popen[bytes]") -> None:
-    """SIGTERM (the worker finishes its round and closes its clients), SIGKILL if that takes too long."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 def log_tail(log: Path) -> str:
@@ -551,7 +528,7 @@ def test_reconcile_marks_authors_who_crossed_without_a_post_or_follow_event() ->
         done = subprocess.run(
             [sys.executable, "-m", "feeds.worker", "--reconcile-celebrities"],
             cwd=ROOT,
-            env=worker_env(settings),
+            env=settings_env(settings),
             capture_output=True,
             timeout=120,
             check=False,
