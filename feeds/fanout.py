@@ -3,19 +3,22 @@ twice (a retry, or a dead worker's event claimed by another) leaves the same tim
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 import metrics
-from feeds import celebrities, timeline
+from feeds import celebrities, live, timeline
 from feeds.events import Event
 from feeds.keys import Keys
+from feeds.notify import notify
 from feeds.packed import Window
 from graph import fanout
+from graph.snowflake import SnowflakeGenerator
 from graph.timeline import pull_home_timeline, visible_entries
 from settings import Settings
 
@@ -26,6 +29,7 @@ class Fanout:
     neo4j: AsyncDriver
     redis: Redis
     keys: Keys
+    ids: SnowflakeGenerator = field(default_factory=lambda: SnowflakeGenerator(os.getpid() % 1024))
 
     @property
     def ttl_seconds(self) -> int:
@@ -43,8 +47,10 @@ async def handle(ctx: Fanout, event: Event) -> None:
         await refresh_celebrity(ctx, data["followee"])
         await rebuild_timeline(ctx, data["follower"])
         await timeline.drop(ctx.redis, followed_sets(ctx.keys, [data["follower"]]))
-    else:
+        await live.celebrities_changed(ctx.redis, ctx.keys, [data["follower"]])
+    elif event.kind != "like":
         raise ValueError(f"unknown event kind {event.kind!r}")
+    await notify(ctx, event)
     metrics.FANOUT_LAG.observe(max(time.time() - event.committed_ms / 1000, 0))
 
 
@@ -124,6 +130,7 @@ async def refresh_celebrity(ctx: Fanout, author_id: int) -> bool:
         stale.append(ctx.keys.celebrity_tweets(author_id))
     await celebrities.set_member(ctx.redis, ctx.keys, author_id, celebrity)
     await timeline.drop(ctx.redis, stale)
+    await live.celebrities_changed(ctx.redis, ctx.keys, followers)
     return celebrity
 
 

@@ -3,7 +3,7 @@
 from neo4j import AsyncDriver
 
 # Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide;
-# on the keys that make follows, likes, retweets and idempotent posts happen at most once.
+# on the keys that make follows, likes, retweets, idempotent posts and notifications happen at most once.
 # Full-text indexes back tweet search and user search.
 MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
@@ -16,6 +16,8 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT media_id IF NOT EXISTS FOR (m:Media) REQUIRE m.id IS UNIQUE",
     "CREATE CONSTRAINT hashtag_tag IF NOT EXISTS FOR (h:Hashtag) REQUIRE h.tag IS UNIQUE",
     "CREATE CONSTRAINT notification_id IF NOT EXISTS FOR (n:Notification) REQUIRE n.id IS UNIQUE",
+    # One notification per recipient, kind, actor and tweet: a like, unlike and like again notify once.
+    "CREATE CONSTRAINT notification_key IF NOT EXISTS FOR (n:Notification) REQUIRE n.key IS UNIQUE",
     "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
     "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
     # Replies made before replies recorded whom they answer.

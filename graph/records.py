@@ -66,6 +66,16 @@ class MediaRecord:
 
 
 @dataclass(frozen=True)
+class NotificationRecord:
+    id: int
+    recipient_id: int
+    kind: str  # FOLLOW, LIKE, RETWEET, REPLY or MENTION
+    actor_id: int
+    tweet_id: int | None  # None for FOLLOW
+    read: bool
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a connection: (cursor key, node id) pairs, newest or first first."""
 

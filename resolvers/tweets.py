@@ -1,7 +1,8 @@
 """Posting, editing and deleting tweets; likes and retweets. Each returns the id of the tweet to show.
 
-After each Neo4j write: the cached records it changed are dropped, and what changes timelines
-(posts, retweets, deletes) is queued for the fan-out worker.
+After each Neo4j write: the cached records it changed are dropped (and their live subscribers told),
+and what changes timelines or notifies someone (posts, retweets, deletes, likes) is queued for the
+fan-out worker.
 """
 
 import json
@@ -98,6 +99,7 @@ async def like(ctx: Context, tweet_id: int) -> int:
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
     if await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id()):
         await forget_tweets(ctx.clients, [subject_id])
+        await events.append(ctx.clients.redis, ctx.clients.keys, "like", user=viewer_id, tweet=subject_id)
     await record_act(ctx.clients, viewer_id, subject_id, LIKED, on=True)
     return subject_id
 
