@@ -4,6 +4,7 @@ import asyncio
 import gc
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -14,14 +15,19 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 import feeds.client
 import graph.driver
+import graphiql
 import media.client
-from errors import ServiceUnavailable
+from errors import ServiceUnavailable, Unauthenticated
 from feeds.keys import Keys
+from feeds.live import Relay
 from graph.migrations import apply_migrations
 from graph.snowflake import SnowflakeGenerator
 from resolvers.auth import Passwords
@@ -40,6 +46,20 @@ class ChirpGraphQL(GraphQL[Context, None]):
         clients: Clients = request.app.state.clients
         return Context(clients=clients, authorization=request.headers.get("authorization"))
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Strawberry's GraphiQL page, but loading its files from this app (graphiql.py), not unpkg.com."""
+        clients: Clients = request.app.state.clients
+        return graphiql.page(clients.settings.graphiql_assets_dir)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """A WebSocket authenticates with its connection_init payload; a bad token is refused
+        there (graphql-transport-ws closes with 4403), before any subscription starts."""
+        try:
+            context.optional_viewer()
+        except Unauthenticated as error:
+            raise ConnectionRejectionError() from error
+        return UnsetType()  # acknowledged without a payload
+
     def encode_json(self, data: object) -> str:
         """orjson: a 20-tweet page serializes several times faster than with the json module.
         (A str, not bytes: WebSocket messages must go out as text frames.)"""
@@ -56,6 +76,7 @@ async def open_clients(settings: Settings) -> Clients:
         ids=SnowflakeGenerator(settings.worker_id if settings.worker_id is not None else os.getpid() % 1024),
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         keys=Keys(settings.redis_prefix),
+        relay=Relay(feeds.client.open_redis(settings), settings.live_queue_size),
     )
     await apply_migrations(clients.neo4j)
     try:
@@ -67,6 +88,8 @@ async def open_clients(settings: Settings) -> Clients:
 
 
 async def close_clients(clients: Clients) -> None:
+    await clients.relay.close()
+    await clients.relay.redis.aclose()
     await clients.neo4j.close()
     await clients.redis.aclose()
 
@@ -121,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         clients = await open_clients(settings)
+        await clients.relay.start(clients.keys.live_process(uuid.uuid4().hex))
         app.state.clients = clients
         # Everything loaded so far lives as long as the process: kept out of the collector's
         # full scans, which otherwise stall requests (a p99 cost) as the heap grows.
@@ -140,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Mount("/metrics", make_asgi_app(metrics_registry())),
+        Mount(graphiql.MOUNT, StaticFiles(directory=settings.graphiql_assets_dir, check_dir=False)),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

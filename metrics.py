@@ -21,3 +21,9 @@ TIMELINE_READS = Counter(
     "chirp_timeline_reads", "Home timeline reads, by how the cached timeline was found.", ["cache"]
 )
 CELEBRITY_MERGES = Counter("chirp_celebrity_merges", "Celebrity tweet lists merged into home timeline reads.")
+LIVE_LISTENERS = Gauge(
+    "chirp_live_listeners", "Live subscriptions this process relays pub/sub messages to.", multiprocess_mode="livesum"
+)
+LIVE_DROPPED = Counter(
+    "chirp_live_dropped", "Live subscriptions ended because they fell a whole queue behind (or lost Redis)."
+)

@@ -1,7 +1,10 @@
 """Chirp's configuration: every setting comes from an environment variable, read here only."""
 
+import os
+from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,8 +72,16 @@ class Settings(BaseSettings):
     viewer_acts_days: int = 7
     viewer_acts_ttl_seconds: int = 86_400
 
+    # Live updates (subscriptions): how many updates may wait for one subscriber before the
+    # subscription is ended as fallen behind (feeds/live.py).
+    live_queue_size: int = 256
+
     # How long /readyz waits for each service before calling it down.
     readiness_timeout_seconds: float = 2.0
+
+    # GraphiQL's scripts and styles, served at /graphiql-assets; scripts/graphiql.sh fetches them into
+    # the per-user cache (CHIRP_CACHE, as in scripts/env.sh).
+    graphiql_assets_dir: Path = Field(default_factory=lambda: chirp_cache() / "graphiql-3.8.3")
 
     @property
     def neo4j_uri(self) -> str:
@@ -79,3 +90,9 @@ class Settings(BaseSettings):
     @property
     def minio_endpoint(self) -> str:
         return f"{self.minio_host}:{self.minio_port}"
+
+
+def chirp_cache() -> Path:
+    """CHIRP_CACHE, with scripts/env.sh's default: the per-user folder of downloads and builds."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(os.environ.get("CHIRP_CACHE") or Path(cache_home) / "chirp")

@@ -23,6 +23,7 @@ from bench.visible import post_to_visible
 from feeds.client import open_redis
 from feeds.fanout import Fanout, sync_celebrities
 from feeds.keys import Keys
+from feeds.live import Relay
 from graph.driver import open_driver
 from graph.migrations import apply_migrations
 from graph.snowflake import SnowflakeGenerator
@@ -97,6 +98,7 @@ async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
         ids=SnowflakeGenerator(1000),
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         keys=Keys(settings.redis_prefix),
+        relay=Relay(open_redis(settings), settings.live_queue_size),  # never started: the bench reads only
     )
     report: dict[str, Any] = {"shape": asdict(shape), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:

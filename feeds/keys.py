@@ -49,9 +49,22 @@ class Keys:
         return f"{self.prefix}live:viewer:"
 
     def live_viewer(self, user_id: int) -> str:
-        """Pub/sub: tweets pushed into this user's timeline."""
+        """Pub/sub: tweets pushed into this user's timeline, and word that the celebrities they
+        follow changed (see feeds/live.py)."""
         return f"{self.live_viewer_prefix}{user_id}"
 
     def live_author(self, author_id: int) -> str:
         """Pub/sub: tweets of this celebrity, for every follower to pick up."""
         return f"{self.prefix}live:author:{author_id}"
+
+    def live_tweet(self, tweet_id: int) -> str:
+        """Pub/sub: this tweet's text or counts changed."""
+        return f"{self.prefix}live:tweet:{tweet_id}"
+
+    def live_notifications(self, user_id: int) -> str:
+        """Pub/sub: a notification for this user was created."""
+        return f"{self.prefix}live:notifications:{user_id}"
+
+    def live_process(self, process: str) -> str:
+        """Pub/sub: nothing is published here; an app process's relay listens to it from its start."""
+        return f"{self.prefix}live:process:{process}"

@@ -7,6 +7,7 @@ from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 from feeds.keys import Keys
+from feeds.live import Relay
 from graph.snowflake import SnowflakeGenerator
 from resolvers.auth import Passwords
 from settings import Settings
@@ -23,3 +24,4 @@ class Clients:
     ids: SnowflakeGenerator
     passwords: Passwords
     keys: Keys
+    relay: Relay  # started by the app's lifespan; relays live updates to this process's subscribers

@@ -12,7 +12,8 @@ from strawberry.dataloader import DataLoader
 from errors import Unauthenticated
 from graph import follows
 from graph import media as graph_media
-from graph.records import MediaRecord, TweetRecord, UserRecord
+from graph import notifications as graph_notifications
+from graph.records import MediaRecord, NotificationRecord, TweetRecord, UserRecord
 from resolvers.auth import bearer_token, user_id_from_token
 from resolvers.clients import Clients
 from resolvers.hydration import load_flags, load_tweets, load_users
@@ -70,16 +71,31 @@ def flags_loader(fetch: Callable[[Sequence[K]], Awaitable[Iterable[K]]]) -> Data
     return DataLoader(load_fn=load)
 
 
+LOADERS = ("users", "tweets", "media", "notifications", "viewer_tweet_flags", "viewer_follows", "follows_viewer")
+
+
 @dataclass
 class Context:
+    """One per HTTP request, or one per WebSocket connection (whose operations share it)."""
+
     clients: Clients
     authorization: str | None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # A WebSocket's connection_init payload (set by Strawberry): carries "Authorization" there.
+    connection_params: dict[str, object] | None = None
 
     @cached_property
     def _viewer_id(self) -> int | None:
-        token = bearer_token(self.authorization)
+        params = self.connection_params or {}
+        authorization = params.get("Authorization", params.get("authorization", self.authorization))
+        token = bearer_token(authorization if isinstance(authorization, str) else None)
         return None if token is None else user_id_from_token(self.clients.settings, token)
+
+    def forget_loaded(self) -> None:
+        """Drops what the DataLoaders loaded: a subscription's context lives as long as its
+        connection, and each update must show the records as they are now."""
+        for name in LOADERS:
+            self.__dict__.pop(name, None)
 
     def optional_viewer(self) -> int | None:
         """The authenticated user's id, None when anonymous; a bad token is UNAUTHENTICATED."""
@@ -103,6 +119,10 @@ class Context:
     @cached_property
     def tweets(self) -> RecordsLoader[int, TweetRecord]:
         return RecordsLoader(lambda ids: load_tweets(self.clients, ids))
+
+    @cached_property
+    def notifications(self) -> RecordsLoader[int, NotificationRecord]:
+        return RecordsLoader(lambda ids: graph_notifications.notifications_by_ids(self.neo4j, ids))
 
     @cached_property
     def media(self) -> RecordsLoader[int, MediaRecord]:

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from redis.exceptions import RedisError
 
-from feeds import viewer_acts
+from feeds import live, viewer_acts
 from feeds.record_cache import RecordCache, tweet_cache, user_cache
 from feeds.viewer_acts import LIKED, RETWEETED, Acts
 from graph import flags, tweets, users
@@ -63,8 +63,10 @@ async def load_users(clients: Clients, ids: Sequence[int]) -> dict[int, UserReco
 
 
 async def forget_tweets(clients: Clients, ids: Sequence[int]) -> None:
-    """After a change to these tweets (text, counts, existence), their cached records go."""
+    """After a change to these tweets (text, counts, existence), their cached records go, and
+    their tweetUpdated subscribers are told."""
     await tweet_cache(clients.keys.tweet).invalidate(clients.redis, ids)
+    await live.tweets_changed(clients.redis, clients.keys, ids)
 
 
 async def forget_users(clients: Clients, ids: Sequence[int]) -> None:

@@ -116,14 +116,7 @@ async def cached_sources(ctx: Context, viewer_id: int, newest: int | None) -> tu
             settings.timeline_cap,
             ttl,
         )
-    if followed is not None:
-        celebrity_ids = list(followed.ids)
-    else:
-        token = await celebrities.lease_followed(redis, keys, viewer_id)
-        everyone = await celebrities.members(redis, keys)
-        pairs = await follows.existing_follows(ctx.neo4j, [(viewer_id, celebrity) for celebrity in everyone])
-        celebrity_ids = [celebrity for _, celebrity in pairs]
-        await celebrities.store_followed(redis, keys, viewer_id, celebrity_ids, token, ttl)
+    celebrity_ids = list(followed.ids) if followed is not None else await fill_followed_celebrities(ctx, viewer_id)
     if not celebrity_ids:
         return own, []
     metrics.CELEBRITY_MERGES.inc(len(celebrity_ids))
@@ -134,3 +127,21 @@ async def cached_sources(ctx: Context, viewer_id: int, newest: int | None) -> tu
         window or await build_celebrity_list(ctx.neo4j, redis, keys, celebrity, settings.timeline_cap)
         for celebrity, window in zip(celebrity_ids, lists, strict=True)
     ]
+
+
+async def fill_followed_celebrities(ctx: Context, viewer_id: int) -> list[int]:
+    """The celebrities the viewer follows, from Neo4j, cached under a lease (see feeds/celebrities.py)."""
+    redis, keys = ctx.clients.redis, ctx.clients.keys
+    token = await celebrities.lease_followed(redis, keys, viewer_id)
+    everyone = await celebrities.members(redis, keys)
+    pairs = await follows.existing_follows(ctx.neo4j, [(viewer_id, celebrity) for celebrity in everyone])
+    celebrity_ids = [celebrity for _, celebrity in pairs]
+    ttl = ctx.clients.settings.timeline_idle_days * 86_400
+    await celebrities.store_followed(redis, keys, viewer_id, celebrity_ids, token, ttl)
+    return celebrity_ids
+
+
+async def followed_celebrities(ctx: Context, viewer_id: int) -> list[int]:
+    """The celebrities the viewer follows: the cached set, or filled now."""
+    (followed,) = await timeline.read_windows(ctx.clients.redis, [ctx.clients.keys.celebrities_followed(viewer_id)])
+    return list(followed.ids) if followed is not None else await fill_followed_celebrities(ctx, viewer_id)

@@ -7,8 +7,10 @@ from strawberry.types import ExecutionContext
 
 from schema.errors import ContractErrors
 from schema.mutation import Mutation
+from schema.notifications import Notification
 from schema.parsing import ParsedDocuments
 from schema.query import Query
+from schema.subscription import Subscription
 from schema.types import Tweet, User
 
 
@@ -24,5 +26,9 @@ def validation_cache() -> SchemaExtension:
 
 
 schema = ChirpSchema(
-    query=Query, mutation=Mutation, types=[User, Tweet], extensions=[ContractErrors, ParsedDocuments, validation_cache]
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[User, Tweet, Notification],
+    extensions=[ContractErrors, ParsedDocuments, validation_cache],
 )

@@ -5,7 +5,7 @@ from typing import BinaryIO, cast
 import strawberry
 from strawberry.file_uploads import Upload
 
-from resolvers import accounts, follows, tweets
+from resolvers import accounts, follows, notifications, tweets
 from resolvers import media as media_resolvers
 from resolvers.ids import from_global_id, to_global_id
 from schema.inputs import CreateTweetInput, EditTweetInput, LogInInput, SignUpInput, UpdateProfileInput
@@ -107,6 +107,13 @@ class Mutation:
     ) -> Media:
         upload = from_global_id(upload_id, "MediaUpload")
         return await media_by_id(info, await media_resolvers.complete_media_upload(info.context, upload, alt_text))
+
+    @strawberry.mutation(
+        description="Marks the viewer's notifications read up to this one (all when null); returns how many."
+    )
+    async def mark_notifications_read(self, info: ContextInfo, up_to_id: strawberry.ID | None = None) -> int:
+        up_to = None if up_to_id is None else from_global_id(up_to_id, "Notification")
+        return await notifications.mark_read(info.context, up_to)
 
 
 async def media_by_id(info: ContextInfo, media_id: int) -> Media:

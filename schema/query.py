@@ -3,8 +3,9 @@
 import strawberry
 
 from errors import NotFound
-from resolvers import accounts, timeline
+from resolvers import accounts, notifications, timeline
 from resolvers.ids import parse_global_id
+from schema.notifications import NotificationConnection, notification_connection, notification_or_none
 from schema.types import (
     ContextInfo,
     Node,
@@ -45,6 +46,8 @@ class Query:
         type_name, raw_id = typed
         if type_name == "Tweet":
             return await load_tweet_or_none(info, raw_id)
+        if type_name == "Notification":
+            return await notification_or_none(info, raw_id)
         if type_name == "Media":
             found = await media_of(info, [raw_id])
             return found[0] if found else None
@@ -70,3 +73,10 @@ class Query:
     ) -> TweetConnection:
         page = await timeline.home_timeline(info.context, first, after)
         return await tweet_connection(info, page)
+
+    @strawberry.field
+    async def notifications(
+        self, info: ContextInfo, first: int | None = 20, after: str | None = None
+    ) -> NotificationConnection:
+        page = await notifications.notifications_page(info.context, first, after)
+        return await notification_connection(info, page)

@@ -3,6 +3,7 @@
 CHIRP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CHIRP_STATE=${CHIRP_STATE:-$CHIRP_ROOT/.chirp}                    # data, logs, pids (git-ignored)
 export CHIRP_CACHE=${CHIRP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chirp}  # downloads and builds, per user
+export GRAPHIQL_ASSETS_DIR=${GRAPHIQL_ASSETS_DIR:-$CHIRP_CACHE/graphiql-3.8.3}   # GraphiQL's files (scripts/graphiql.sh)
 
 export NEO4J_HOST=${NEO4J_HOST:-127.0.0.1}
 export NEO4J_PORT=${NEO4J_PORT:-7687}

@@ -3,6 +3,7 @@
 # Ctrl-C stops the API; the services keep running (scripts/services.sh stop ends them).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$CHIRP_ROOT/scripts/services.sh" start
+"$CHIRP_ROOT/scripts/graphiql.sh"
 ensure_uv
 cd "$CHIRP_ROOT"
 "${UV[@]}" sync --locked --quiet

@@ -3,6 +3,9 @@
 # Arguments go to pytest. pytest exits 5 when it collects no test, so an empty run fails too.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$CHIRP_ROOT/scripts/services.sh" start
+"$CHIRP_ROOT/scripts/graphiql.sh"
+# The browser test (tests/test_graphiql.py) drives Debian's Chromium with Playwright: no browser download.
+command -v chromium >/dev/null || apt_install chromium
 ensure_uv
 cd "$CHIRP_ROOT"
 "${UV[@]}" sync --locked --quiet

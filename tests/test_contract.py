@@ -11,14 +11,6 @@ CONTRACT_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "cont
 # The contract's names that later issues build. Whoever builds one deletes it here;
 # once every issue is done this is empty.
 PENDING = {
-    # subscriptions and notifications
-    "Subscription",
-    "NotificationKind",
-    "Notification",
-    "NotificationEdge",
-    "NotificationConnection",
-    "Query.notifications",
-    "Mutation.markNotificationsRead",
     # search, trends, who-to-follow
     "Query.searchTweets",
     "Query.searchUsers",

@@ -1,0 +1,88 @@
+"""What each subscription delivers, from the process's live relay (feeds/live.py).
+
+The home timeline gets what lands in the viewer's cached timeline (published per viewer by the
+worker, and by createTweet for the viewer's own tweets) and the tweets of the celebrities they
+follow (published per author: pulled, not pushed), each passed through the same visibility check
+as the homeTimeline query. Updates are delivered one at a time, in the order published.
+"""
+
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from errors import NotFound, ServiceUnavailable
+from feeds.live import Listener, UpdatesLost
+from resolvers.context import Context
+from resolvers.timeline import followed_celebrities, home_timeline, visible
+
+RECENT = 1000  # ids a home timeline subscription remembers delivering, to deliver each once
+
+
+async def next_update(listener: Listener) -> tuple[str, dict[str, Any]]:
+    try:
+        return await listener.next()
+    except UpdatesLost:
+        raise ServiceUnavailable(
+            "this subscription fell too far behind and some updates were dropped; query again and resubscribe"
+        ) from None
+
+
+async def home_timeline_channels(ctx: Context, viewer_id: int) -> list[str]:
+    keys = ctx.clients.keys
+    celebrity_ids = await followed_celebrities(ctx, viewer_id)
+    return [keys.live_viewer(viewer_id), *(keys.live_author(celebrity) for celebrity in celebrity_ids)]
+
+
+async def home_timeline_updates(ctx: Context) -> AsyncIterator[int]:
+    """Ids of tweets as they land in the viewer's home timeline; ends with UpdatesLost if the
+    subscriber falls a whole queue behind."""
+    viewer_id = ctx.viewer()
+    # Reading the timeline caches it if it was not (a viewer without one gets no pushes) and
+    # renews its expiry: a subscriber is an active reader.
+    await home_timeline(ctx, 1, None)
+    own_channel = ctx.clients.keys.live_viewer(viewer_id)
+    listener = await ctx.clients.relay.listen(await home_timeline_channels(ctx, viewer_id))
+    recent: deque[int] = deque(maxlen=RECENT)
+    try:
+        while True:
+            channel, message = await next_update(listener)
+            if message.get("resync"):
+                await ctx.clients.relay.retune(listener, await home_timeline_channels(ctx, viewer_id))
+                continue
+            tweet_id = int(message["tweet"])
+            if tweet_id in recent:
+                continue
+            ctx.forget_loaded()
+            pushed = frozenset([tweet_id]) if channel == own_channel else frozenset()
+            if await visible(ctx, viewer_id, [tweet_id], pushed):
+                recent.append(tweet_id)
+                yield tweet_id
+    finally:
+        await ctx.clients.relay.leave(listener)
+
+
+async def tweet_updates(ctx: Context, tweet_id: int) -> AsyncIterator[None]:
+    """One item per change to the tweet's text or counts (the caller loads it afresh each time)."""
+    if await ctx.tweets.load(tweet_id) is None:
+        raise NotFound("no such tweet")
+    listener = await ctx.clients.relay.listen([ctx.clients.keys.live_tweet(tweet_id)])
+    try:
+        while True:
+            await next_update(listener)
+            ctx.forget_loaded()
+            yield None
+    finally:
+        await ctx.clients.relay.leave(listener)
+
+
+async def notification_updates(ctx: Context) -> AsyncIterator[int]:
+    """Ids of the viewer's notifications as the worker creates them."""
+    viewer_id = ctx.viewer()
+    listener = await ctx.clients.relay.listen([ctx.clients.keys.live_notifications(viewer_id)])
+    try:
+        while True:
+            _, message = await next_update(listener)
+            ctx.forget_loaded()
+            yield int(message["notification"])
+    finally:
+        await ctx.clients.relay.leave(listener)
