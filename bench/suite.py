@@ -19,7 +19,7 @@ from bench.fanout import fanout_speed
 from bench.floor import floor_rate
 from bench.generate import ID_BASE, Shape, already_generated, generate
 from bench.load import QUERY, latency_at, max_throughput
-from bench.visible import post_to_visible
+from bench.visible import Visible, post_and_watch, published, subscribed
 from feeds.client import open_redis
 from feeds.fanout import Fanout, sync_celebrities
 from feeds.keys import Keys
@@ -165,13 +165,17 @@ async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> N
     report["cold_rebuild"] = asdict(rebuild)
     followers = rng.sample([user for user, _, _ in users], min(20_000, len(users)))
     report["fanout"] = asdict(await fanout_speed(settings, clients.neo4j, clients.redis, followers))
-    report["visible"] = asdict(await visible_phase(clients, users, groups["sampled"], seconds))
+    visible, subscriber = await visible_phase(clients, users, groups["sampled"], seconds)
+    report["visible"], report["subscriber"] = asdict(visible), asdict(subscriber)
     timelines, entries, per_entry = await bytes_per_entry(clients.redis, clients.keys)
     report["memory"] = {"timelines": timelines, "entries": entries, "bytes_per_entry": per_entry}
 
 
-async def visible_phase(clients: Clients, users: list[tuple[int, int, int]], viewers: list[int], seconds: float) -> Any:
-    """50 posts a second by authors below the threshold, each watched at one follower with a cached timeline."""
+async def visible_phase(
+    clients: Clients, users: list[tuple[int, int, int]], viewers: list[int], seconds: float
+) -> tuple[Visible, Visible]:
+    """50 posts a second by authors below the threshold, each watched at one follower with a cached
+    timeline: as the worker publishes it (visible), then on the follower's homeTimeline subscription."""
     followers_of = {user: followers for user, _, followers in users}
     records, _, _ = await clients.neo4j.execute_query(
         "UNWIND $viewers AS viewer MATCH (:User {id: viewer})-[:FOLLOWS]->(a:User) RETURN viewer, a.id AS author",
@@ -184,11 +188,17 @@ async def visible_phase(clients: Clients, users: list[tuple[int, int, int]], vie
     chosen = random.Random(5).sample(sorted(pairs.items()), min(200, len(pairs)))
     watched = [(issue_token(clients.settings, author), author, viewer) for author, viewer in chosen]
     worker = process([sys.executable, "-m", "feeds.worker"], {})
+    base_url = f"http://127.0.0.1:{API_PORT}"
+    redis_watch = published(clients.redis, clients.keys)
+    socket_watch = subscribed(base_url, {viewer: issue_token(clients.settings, viewer) for _, viewer in chosen})
     async with api("hybrid"), worker:
-        await warm(f"http://127.0.0.1:{API_PORT}", [issue_token(clients.settings, viewer) for _, viewer in chosen])
+        await warm(base_url, [issue_token(clients.settings, viewer) for _, viewer in chosen])
         # A first round, not counted, waits out the worker's start-up (it reconciles celebrities).
-        await post_to_visible(f"http://127.0.0.1:{API_PORT}", clients.redis, clients.keys, watched, 50, 2)
-        return await post_to_visible(f"http://127.0.0.1:{API_PORT}", clients.redis, clients.keys, watched, 50, seconds)
+        await post_and_watch(base_url, watched, 50, 2, redis_watch)
+        return (
+            await post_and_watch(base_url, watched, 50, seconds, redis_watch),
+            await post_and_watch(base_url, watched, 50, seconds, socket_watch),
+        )
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -210,7 +220,8 @@ def print_report(report: dict[str, Any]) -> None:
             ("  hybrid p50 / p99 at half load", f"{hybrid['p50_ms']:.1f} / {hybrid['p99_ms']:.1f} ms", "p99 <= 20 ms"),
             ("  pull-only p50 / p99 at half load", f"{pull['p50_ms']:.1f} / {pull['p99_ms']:.1f} ms", ""),
         ]
-    fanout, visible, rebuild, memory = report["fanout"], report["visible"], report["cold_rebuild"], report["memory"]
+    fanout, visible, subscriber = report["fanout"], report["visible"], report["subscriber"]
+    rebuild, memory = report["cold_rebuild"], report["memory"]
     rows += [
         ("fan-out, one worker", f"{fanout['deliveries_per_second']:.0f} deliveries/s", ">= 100,000/s"),
         ("one tweet to 20,000 followers", f"{fanout['seconds_p50'] * 1000:.0f} ms", ""),
@@ -220,6 +231,12 @@ def print_report(report: dict[str, Any]) -> None:
             "p99 < 1 s",
         ),
         ("  seen / posted", f"{visible['seen']} / {visible['posted']}", ""),
+        (
+            "post-to-subscriber p50 / p99 (50 posts/s)",
+            f"{subscriber['p50_ms']:.0f} / {subscriber['p99_ms']:.0f} ms",
+            "p99 < 500 ms",
+        ),
+        ("  seen / posted", f"{subscriber['seen']} / {subscriber['posted']}", ""),
         (
             f"cold rebuild, mean following {rebuild['following']:.0f} (p50 / p99)",
             f"{rebuild['p50_ms']:.0f} / {rebuild['p99_ms']:.0f} ms",

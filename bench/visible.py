@@ -1,24 +1,35 @@
-"""Post-to-visible: from createTweet returning to the tweet sitting in a follower's cached timeline.
+"""Post-to-visible and post-to-subscriber: from createTweet returning to the tweet reaching a
+follower, at a fixed posting rate, by authors below the celebrity threshold.
 
-Tweets are posted over HTTP at a fixed rate by authors below the celebrity threshold; the worker
-publishes each delivery on the follower's live channel right after writing it, which is when
-the tweet becomes readable there.
+- Visible: the worker publishes each delivery on the follower's live channel right after writing
+  it into their cached timeline, which is when the tweet becomes readable there.
+- Subscriber: the tweet arrives on the follower's homeTimeline subscription, a WebSocket to the API
+  (the worker's publication, relayed by the API process and hydrated for that subscriber).
 """
 
 import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import numpy as np
 from redis.asyncio import Redis
+from websockets.asyncio.client import connect
 
 from feeds.keys import Keys
 from resolvers.ids import from_global_id
 
 CREATE = "mutation($input: CreateTweetInput!) { createTweet(input: $input) { id } }"
+SUBSCRIBE = "subscription { homeTimeline { node { id } } }"
+SETTLE_SECONDS = 1.0  # after the last subscribe message: time for the API to start every subscription
+
+Seen = Callable[[int, int], None]  # (follower, tweet) arrived now
+# Runs until cancelled, calling Seen on each arrival; sets the event once it is watching.
+Watcher = Callable[[Seen, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -30,35 +41,25 @@ class Visible:
     p99_ms: float
 
 
-async def post_to_visible(
-    base_url: str,
-    redis: Redis,
-    keys: Keys,
-    pairs: list[tuple[str, int, int]],
-    rate: float,
-    seconds: float,
+async def post_and_watch(
+    base_url: str, pairs: list[tuple[str, int, int]], rate: float, seconds: float, watch: Watcher
 ) -> Visible:
     """pairs: (author token, author id, a follower with a cached timeline)."""
     returned: dict[int, tuple[int, float]] = {}  # tweet -> (watched follower, when createTweet returned)
-    arrived: dict[tuple[int, int], float] = {}  # (follower, tweet) -> when the delivery was published
+    arrived: dict[tuple[int, int], float] = {}  # (follower, tweet) -> when it arrived
     waiting: set[tuple[int, int]] = set()  # watched deliveries not seen yet
-    pubsub = redis.pubsub()
-    await pubsub.psubscribe(keys.live_viewer(0)[:-1] + "*")
-
-    async def listen() -> None:
-        async for message in pubsub.listen():
-            if message["type"] != "pmessage":
-                continue
-            viewer = int(message["channel"].rsplit(b":", 1)[1])
-            delivery = (viewer, json.loads(message["data"])["tweet"])
-            arrived.setdefault(delivery, time.perf_counter())
-            waiting.discard(delivery)
-            if len(returned) == count and not waiting:
-                all_seen.set()
-
     count = int(rate * seconds)
     all_seen = asyncio.Event()
-    listener = asyncio.create_task(listen())
+
+    def seen(follower: int, tweet: int) -> None:
+        arrived.setdefault((follower, tweet), time.perf_counter())
+        waiting.discard((follower, tweet))
+        if len(returned) == count and not waiting:
+            all_seen.set()
+
+    watching = asyncio.Event()
+    watcher = asyncio.create_task(watch(seen, watching))
+    await asyncio.wait_for(watching.wait(), timeout=60)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         start = time.perf_counter()
 
@@ -78,9 +79,9 @@ async def post_to_visible(
         await asyncio.gather(*(post(index) for index in range(count)))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(all_seen.wait(), timeout=10)
-    listener.cancel()
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
-    # A delivery published before the HTTP answer reached the client counts as visible at once.
+    watcher.cancel()
+    await asyncio.gather(watcher, return_exceptions=True)
+    # Arrivals before the HTTP answer reached the client count as at once.
     delays = [
         max(0.0, arrived[(follower, tweet)] - at) * 1000
         for tweet, (follower, at) in returned.items()
@@ -93,3 +94,53 @@ async def post_to_visible(
         p50_ms=float(np.percentile(delays, 50)) if delays else float("nan"),
         p99_ms=float(np.percentile(delays, 99)) if delays else float("nan"),
     )
+
+
+def published(redis: Redis, keys: Keys) -> Watcher:
+    """Deliveries as the worker publishes them on the followers' live channels."""
+
+    async def watch(seen: Seen, watching: asyncio.Event) -> None:
+        pubsub = redis.pubsub()
+        await pubsub.psubscribe(keys.live_viewer(0)[:-1] + "*")
+        watching.set()
+        try:
+            async for message in pubsub.listen():
+                if message["type"] == "pmessage":
+                    follower = int(message["channel"].rsplit(b":", 1)[1])
+                    seen(follower, json.loads(message["data"])["tweet"])
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    return watch
+
+
+def subscribed(base_url: str, followers: dict[int, str]) -> Watcher:
+    """Tweets as they arrive on each follower's homeTimeline subscription ({follower: token})."""
+    url = base_url.replace("http://", "ws://") + "/graphql"
+
+    async def follow(follower: int, token: str, seen: Seen, subscribed: asyncio.Event) -> None:
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+            await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+            await socket.recv()
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+            subscribed.set()
+            async for raw in socket:
+                message = json.loads(raw)
+                if message["type"] == "next" and message["payload"].get("data"):
+                    node_id = message["payload"]["data"]["homeTimeline"]["node"]["id"]
+                    seen(follower, from_global_id(node_id, "Tweet"))
+
+    async def watch(seen: Seen, watching: asyncio.Event) -> None:
+        events = {follower: asyncio.Event() for follower in followers}
+        tasks = [asyncio.create_task(follow(f, t, seen, events[f])) for f, t in followers.items()]
+        try:
+            await asyncio.gather(*(event.wait() for event in events.values()))
+            await asyncio.sleep(SETTLE_SECONDS)
+            watching.set()
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return watch

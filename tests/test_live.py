@@ -168,6 +168,30 @@ async def test_home_timeline_across_processes(
     await live.socket.close()
 
 
+async def test_retweets_of_what_is_there_and_deleted_tweets_do_not_arrive(
+    two_processes: tuple[str, str], writer: Api, live_settings: Settings
+) -> None:
+    a, _ = two_processes
+    alice, bob, carol = (writer.sign_up() for _ in range(3))
+    writer.follow(alice, bob)
+    writer.follow(alice, carol)
+    await run_worker(live_settings)
+    live = await subscriber(a, alice.token)
+    await live.subscribe(HOME)
+    await listening(a, 1)
+    original = writer.tweet(bob, "said once")
+    await run_worker(live_settings)
+    assert (await live.data())["homeTimeline"]["node"]["id"] == original
+    writer.data("mutation($id: ID!) { retweet(tweetId: $id) { id } }", {"id": original}, carol.token)
+    gone = writer.tweet(bob, "deleted before the worker ran")
+    writer.data("mutation($id: ID!) { deleteTweet(id: $id) { deleted } }", {"id": gone}, bob.token)
+    writer.tweet(carol, "the next one")
+    await run_worker(live_settings)
+    assert (await live.data())["homeTimeline"]["node"]["text"] == "the next one"
+    await live.nothing()
+    await live.socket.close()
+
+
 async def test_following_a_celebrity_while_subscribed(
     two_processes: tuple[str, str], writer: Api, live_settings: Settings
 ) -> None:
