@@ -53,11 +53,14 @@ class ChirpGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """A WebSocket authenticates with its connection_init payload; a bad token is refused
-        there (graphql-transport-ws closes with 4403), before any subscription starts."""
+        there, before any subscription starts: graphql-transport-ws closes with 4403, the legacy
+        graphql-ws answers connection_error (UNAUTHENTICATED) and closes."""
         try:
             context.optional_viewer()
         except Unauthenticated as error:
-            raise ConnectionRejectionError() from error
+            # The legacy graphql-ws protocol sends this payload in its connection_error message.
+            refusal: dict[str, object] = {"message": str(error), "extensions": {"code": error.code}}
+            raise ConnectionRejectionError(refusal) from error
         return UnsetType()  # acknowledged without a payload
 
     def encode_json(self, data: object) -> str:

@@ -222,6 +222,17 @@ async def test_invalid_token_closes_the_connection(two_processes: tuple[str, str
     assert closed_with.value.rcvd.code == 4403
 
 
+async def test_invalid_token_over_the_legacy_protocol(two_processes: tuple[str, str]) -> None:
+    url = two_processes[0].replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nonsense"}}))
+        refusal = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert refusal["type"] == "connection_error"
+        assert refusal["payload"]["extensions"]["code"] == "UNAUTHENTICATED"
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(socket.recv(), 10)
+
+
 async def test_anonymous_subscription_is_unauthenticated(two_processes: tuple[str, str]) -> None:
     live = await subscriber(two_processes[0], None)
     await live.subscribe(HOME)
