@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
@@ -25,7 +26,6 @@ from resolvers.ids import from_global_id
 
 CREATE = "mutation($input: CreateTweetInput!) { createTweet(input: $input) { id } }"
 SUBSCRIBE = "subscription { homeTimeline { node { id } } }"
-SETTLE_SECONDS = 1.0  # after the last subscribe message: time for the API to start every subscription
 
 Seen = Callable[[int, int], None]  # (follower, tweet) arrived now
 # Runs until cancelled, calling Seen on each arrival; sets the event once it is watching.
@@ -96,22 +96,34 @@ async def post_and_watch(
     )
 
 
-def published(redis: Redis, keys: Keys) -> Watcher:
-    """Deliveries as the worker publishes them on the followers' live channels."""
+def published(redis: Redis, keys: Keys, followers: list[int]) -> Watcher:
+    """Deliveries as the worker publishes them on the watched followers' live channels (those only:
+    every follower's channel would flood this process with hundreds of thousands of messages a second)."""
 
     async def watch(seen: Seen, watching: asyncio.Event) -> None:
         pubsub = redis.pubsub()
-        await pubsub.psubscribe(keys.live_viewer(0)[:-1] + "*")
+        await pubsub.subscribe(*(keys.live_viewer(follower) for follower in followers))
         watching.set()
         try:
             async for message in pubsub.listen():
-                if message["type"] == "pmessage":
+                if message["type"] == "message":
                     follower = int(message["channel"].rsplit(b":", 1)[1])
                     seen(follower, json.loads(message["data"])["tweet"])
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     return watch
+
+
+async def every_subscription_started(base_url: str, count: int) -> None:
+    """Until the API relays to `count` subscriptions (its chirp_live_listeners gauge)."""
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        while True:
+            families = text_string_to_metric_families((await client.get("/metrics/")).text)
+            listeners = sum(s.value for f in families if f.name == "chirp_live_listeners" for s in f.samples)
+            if listeners >= count:
+                return
+            await asyncio.sleep(0.2)
 
 
 def subscribed(base_url: str, followers: dict[int, str]) -> Watcher:
@@ -135,7 +147,7 @@ def subscribed(base_url: str, followers: dict[int, str]) -> Watcher:
         tasks = [asyncio.create_task(follow(f, t, seen, events[f])) for f, t in followers.items()]
         try:
             await asyncio.gather(*(event.wait() for event in events.values()))
-            await asyncio.sleep(SETTLE_SECONDS)
+            await every_subscription_started(base_url, len(followers))
             watching.set()
             await asyncio.gather(*tasks)
         finally:

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import StreamIdT
 
 from feeds.keys import Keys
 
@@ -63,6 +64,20 @@ async def read_new(redis: Redis, keys: Keys, consumer: str, count: int, block_ms
     return [_event(entry_id, fields) for _, entries in response or [] for entry_id, fields in entries]
 
 
+async def retry_own(redis: Redis, keys: Keys, consumer: str, min_idle_ms: int, count: int) -> list[Event]:
+    """Events this consumer read but has not acknowledged for min_idle_ms: those whose handling
+    failed here (a Redis or Neo4j hiccup), retried after a short pause rather than after another
+    consumer's FANOUT_CLAIM_IDLE_MS. Claiming them again restarts their idle time."""
+    pending = await redis.xpending_range(
+        keys.events, GROUP, min="-", max="+", count=count, consumername=consumer, idle=min_idle_ms
+    )
+    if not pending:
+        return []
+    ids: list[StreamIdT] = [entry["message_id"] for entry in pending]
+    claimed = cast(StreamEntries, await redis.xclaim(keys.events, GROUP, consumer, min_idle_ms, ids))
+    return [_event(entry_id, fields) for entry_id, fields in claimed if fields]
+
+
 async def claim_stale(redis: Redis, keys: Keys, consumer: str, min_idle_ms: int, count: int) -> list[Event]:
     """Takes over events another consumer read but did not acknowledge within min_idle_ms."""
     _, entries, _ = cast(
@@ -77,8 +92,19 @@ async def ack(redis: Redis, keys: Keys, event: Event) -> None:
 
 
 async def backlog(redis: Redis, keys: Keys) -> int:
-    """Events not yet acknowledged: read but pending, plus not yet read."""
-    for group in await redis.xinfo_groups(keys.events):
+    """Events not yet acknowledged: read but pending, plus not yet read.
+
+    Redis's own count of the unread (the group's lag) can be wrong, and stays wrong once it is
+    (after a group is created on a stream with entries, say), so it is used only while the group
+    has not read up to the stream's last entry; once it has, nothing is unread.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xinfo_groups(keys.events)
+        pipe.xinfo_stream(keys.events)
+        groups, stream = await pipe.execute()
+    for group in groups:
         if group["name"] in (GROUP, GROUP.encode()):
-            return int(group.get("pending", 0)) + int(group.get("lag") or 0)
-    return int(await redis.xlen(keys.events))
+            caught_up = group["last-delivered-id"] == stream["last-generated-id"]
+            unread = 0 if caught_up else int(group.get("lag") or stream["length"])
+            return int(group.get("pending", 0)) + unread
+    return int(stream["length"])

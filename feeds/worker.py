@@ -23,20 +23,33 @@ from settings import Settings
 logger = logging.getLogger("chirp.worker")
 
 
+# A failed event is retried by its worker after this pause (and by another worker, should this one
+# die, after FANOUT_CLAIM_IDLE_MS).
+RETRY_AFTER_MS = 1000
+
+
 async def process(ctx: Fanout, batch: list[events.Event]) -> None:
+    """Handles and acknowledges each event; one that fails stays pending, and the others go on."""
     for event in batch:
-        await handle(ctx, event)
+        try:
+            await handle(ctx, event)
+        except Exception:
+            logger.exception("event %s (%s) failed; retried in %d ms", event.id, event.kind, RETRY_AFTER_MS)
+            continue
         await events.ack(ctx.redis, ctx.keys, event)
 
 
 async def run_once(ctx: Fanout, consumer: str, block_ms: int) -> int:
-    """Claims stale events, then reads new ones; returns how many it handled."""
+    """Retries its own unacknowledged events, claims stale ones of others, then reads new ones;
+    returns how many it handled."""
+    own = await events.retry_own(ctx.redis, ctx.keys, consumer, RETRY_AFTER_MS, count=10)
     stale = await events.claim_stale(ctx.redis, ctx.keys, consumer, ctx.settings.fanout_claim_idle_ms, count=10)
-    # With claimed work in hand, do not wait for new events (BLOCK 0 would wait forever).
-    fresh = await events.read_new(ctx.redis, ctx.keys, consumer, count=10, block_ms=None if stale else block_ms)
-    await process(ctx, stale + fresh)
+    # With work in hand, do not wait for new events (BLOCK 0 would wait forever).
+    waiting = None if own or stale else block_ms
+    fresh = await events.read_new(ctx.redis, ctx.keys, consumer, count=10, block_ms=waiting)
+    await process(ctx, own + stale + fresh)
     metrics.STREAM_BACKLOG.set(await events.backlog(ctx.redis, ctx.keys))
-    return len(stale) + len(fresh)
+    return len(own) + len(stale) + len(fresh)
 
 
 async def drain(ctx: Fanout, consumer: str) -> int:
@@ -59,8 +72,8 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
             try:
                 await run_once(ctx, consumer, block_ms=1000)
             except Exception:
-                # The event stays pending and is retried (here or by another worker) after the idle time.
-                logger.exception("fan-out failed; retrying")
+                # Reading the stream failed (Redis is away): try again in a moment.
+                logger.exception("fan-out worker cannot read events; retrying")
                 await asyncio.sleep(1)
     finally:
         await redis.aclose()

@@ -30,8 +30,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.client import PubSub
 from starlette.testclient import TestClient
 
+import feeds.client
+import graph.driver
 from app import create_app
-from feeds import events
+from feeds import events, worker
+from feeds.fanout import Fanout
 from feeds.keys import Keys
 from feeds.packed import unpack
 from resolvers.ids import from_global_id
@@ -544,3 +547,46 @@ def test_reconcile_marks_authors_who_crossed_without_a_post_or_follow_event() ->
             neo4j.close()
         sync_redis.close()
         asyncio.run(forget_prefix(settings))
+
+
+async def test_backlog_is_right_when_redis_miscounts_the_lag(settings: Settings) -> None:
+    """Redis's count of unread entries (the group's lag) can go wrong and stay wrong; a worker that
+    has read everything has no backlog all the same, and one new event is a backlog of one."""
+    keys = Keys(settings.redis_prefix)
+    client = feeds.client.open_redis(settings)
+    try:
+        await events.ensure_group(client, keys)
+        for index in range(3):
+            await events.append(client, keys, "like", user=index, tweet=index)
+        read = await events.read_new(client, keys, "tests", count=10, block_ms=None)
+        for event in read:
+            await events.ack(client, keys, event)
+        await client.xgroup_setid(keys.events, events.GROUP, read[-1].id, entries_read=1)
+        assert (await client.xinfo_groups(keys.events))[0]["lag"] == 2  # Redis is wrong now
+        assert await events.backlog(client, keys) == 0
+        await events.append(client, keys, "like", user=9, tweet=9)
+        assert await events.backlog(client, keys) >= 1
+    finally:
+        await client.aclose()
+
+
+async def test_a_failed_event_is_retried_by_its_worker_after_a_moment(settings: Settings) -> None:
+    """An event whose handling failed here is retried by this worker after RETRY_AFTER_MS, not by
+    another one after FANOUT_CLAIM_IDLE_MS; and it holds up no other event meanwhile."""
+    keys = Keys(settings.redis_prefix)
+    client = feeds.client.open_redis(settings)
+    neo4j = graph.driver.open_driver(settings)
+    try:
+        ctx = Fanout(settings=settings, neo4j=neo4j, redis=client, keys=keys)
+        await events.ensure_group(client, keys)
+        await events.append(client, keys, "no-such-kind")  # fails every time it is handled
+        await events.append(client, keys, "like", user=1, tweet=1)  # about no tweet: nothing to notify
+        assert await worker.run_once(ctx, "w1", block_ms=1) == 2
+        assert await events.backlog(client, keys) == 1  # the like went through; the other is pending
+        assert await worker.run_once(ctx, "w1", block_ms=1) == 0  # not retried at once
+        await asyncio.sleep(worker.RETRY_AFTER_MS / 1000 + 0.2)
+        (retried,) = await events.retry_own(client, keys, "w1", worker.RETRY_AFTER_MS, count=10)
+        assert retried.kind == "no-such-kind"
+    finally:
+        await client.aclose()
+        await neo4j.close()
