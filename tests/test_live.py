@@ -83,6 +83,20 @@ async def subscriber(
     return Subscriber(connection, protocol)
 
 
+async def listening_subscriber(
+    base_url: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    protocol: str = "graphql-transport-ws",
+) -> Subscriber:
+    """A client subscribed with `query`, once the process relays to it (its only subscriber)."""
+    live = await subscriber(base_url, token, protocol)
+    await live.subscribe(query, variables)
+    await listening(base_url, 1)
+    return live
+
+
 def error_code(message: dict[str, Any]) -> str:
     """The code of the one error a subscription ended with (sent in a `next`, as execution errors are)."""
     assert message["type"] == "next", message
@@ -146,9 +160,7 @@ async def test_home_timeline_across_processes(
     writer.follow(fan, celebrity)  # two followers: a celebrity at this test's threshold
     await run_worker(live_settings)
 
-    live = await subscriber(a, alice.token)
-    await live.subscribe(HOME)
-    await listening(a, 1)
+    live = await listening_subscriber(a, alice.token, HOME)
     stranger_tweet = writer.tweet(stranger, "not followed")
     writer.tweet(bob, "one from bob")
     writer.tweet(celebrity, "one from the celebrity")
@@ -176,9 +188,7 @@ async def test_retweets_of_what_is_there_and_deleted_tweets_do_not_arrive(
     writer.follow(alice, bob)
     writer.follow(alice, carol)
     await run_worker(live_settings)
-    live = await subscriber(a, alice.token)
-    await live.subscribe(HOME)
-    await listening(a, 1)
+    live = await listening_subscriber(a, alice.token, HOME)
     original = writer.tweet(bob, "said once")
     await run_worker(live_settings)
     assert (await live.data())["homeTimeline"]["node"]["id"] == original
@@ -200,9 +210,7 @@ async def test_following_a_celebrity_while_subscribed(
     writer.follow(fan, celebrity)
     writer.follow(other, celebrity)
     await run_worker(live_settings)
-    live = await subscriber(a, alice.token)
-    await live.subscribe(HOME)
-    await listening(a, 1)
+    live = await listening_subscriber(a, alice.token, HOME)
     writer.follow(alice, celebrity)
     await run_worker(live_settings)  # the follow event tells alice's subscription to listen to the celebrity
     await asyncio.sleep(0.5)
@@ -244,9 +252,7 @@ async def test_anonymous_subscription_is_unauthenticated(two_processes: tuple[st
 async def test_legacy_graphql_ws_protocol(two_processes: tuple[str, str], writer: Api) -> None:
     a, _ = two_processes
     alice = writer.sign_up()
-    live = await subscriber(a, alice.token, protocol="graphql-ws")
-    await live.subscribe(HOME)
-    await listening(a, 1)
+    live = await listening_subscriber(a, alice.token, HOME, protocol="graphql-ws")
     writer.tweet(alice, "over the old protocol")
     assert (await live.data())["homeTimeline"]["node"]["text"] == "over the old protocol"
     await live.socket.close()
@@ -256,9 +262,7 @@ async def test_tweet_updated(two_processes: tuple[str, str], writer: Api) -> Non
     a, _ = two_processes
     alice, bob = writer.sign_up(), writer.sign_up()
     tweet_id = writer.tweet(alice, "first words")
-    live = await subscriber(a, bob.token)
-    await live.subscribe(TWEET_UPDATED, {"id": tweet_id})
-    await listening(a, 1)
+    live = await listening_subscriber(a, bob.token, TWEET_UPDATED, {"id": tweet_id})
     writer.data("mutation($id: ID!) { like(tweetId: $id) { id } }", {"id": tweet_id}, bob.token)
     assert (await live.data())["tweetUpdated"] == {"id": tweet_id, "text": "first words", "likeCount": 1}
     edit = 'mutation($id: ID!) { editTweet(input: {id: $id, text: "better words"}) { id } }'
@@ -272,9 +276,7 @@ async def test_tweet_updated(two_processes: tuple[str, str], writer: Api) -> Non
 async def test_notifications_subscription(two_processes: tuple[str, str], writer: Api, live_settings: Settings) -> None:
     a, _ = two_processes
     alice, bob = writer.sign_up(), writer.sign_up()
-    live = await subscriber(a, alice.token)
-    await live.subscribe(NOTIFICATIONS)
-    await listening(a, 1)
+    live = await listening_subscriber(a, alice.token, NOTIFICATIONS)
     writer.follow(bob, alice)
     await run_worker(live_settings)
     assert (await live.data())["notifications"] == {"kind": "FOLLOW", "actor": {"handle": bob.handle}, "tweet": None}
