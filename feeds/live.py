@@ -57,7 +57,8 @@ class Listener:
 class Relay:
     redis: Redis
     queue_size: int
-    listeners: dict[str, set[Listener]] = field(default_factory=dict)
+    listeners: dict[str, set[Listener]] = field(default_factory=dict)  # by channel
+    active: set[Listener] = field(default_factory=set)  # those with at least one channel
     _pubsub: PubSub | None = None
     _task: asyncio.Task[None] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -99,7 +100,11 @@ class Relay:
                 await self._pubsub.subscribe(*added)
             if gone:
                 await self._pubsub.unsubscribe(*gone)
-        metrics.LIVE_LISTENERS.set(len({listener for group in self.listeners.values() for listener in group}))
+            if wanted:
+                self.active.add(listener)
+            else:
+                self.active.discard(listener)
+            metrics.LIVE_LISTENERS.set(len(self.active))
 
     async def leave(self, listener: Listener) -> None:
         await self.retune(listener, ())
@@ -112,9 +117,8 @@ class Relay:
             except RedisError:
                 # Whatever was published meanwhile is gone: every listener must start over.
                 logger.warning("live relay lost Redis; subscribers must resubscribe", exc_info=True)
-                for group in self.listeners.values():
-                    for listener in group:
-                        listener.lost = True
+                for listener in self.active:
+                    listener.lost = True
                 await asyncio.sleep(1)
                 continue
             if message is None or message["type"] != "message":

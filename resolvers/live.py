@@ -13,7 +13,7 @@ from typing import Any
 from errors import NotFound, ServiceUnavailable
 from feeds.live import Listener, UpdatesLost
 from resolvers.context import Context
-from resolvers.timeline import followed_celebrities, home_timeline, visible
+from resolvers.timeline import cached_sources, followed_celebrities, visible
 
 RECENT = 1000  # ids a home timeline subscription remembers delivering, to deliver each once
 
@@ -37,9 +37,9 @@ async def home_timeline_updates(ctx: Context) -> AsyncIterator[int]:
     """Ids of tweets as they land in the viewer's home timeline; ends with UpdatesLost if the
     subscriber falls a whole queue behind."""
     viewer_id = ctx.viewer()
-    # Reading the timeline caches it if it was not (a viewer without one gets no pushes) and
-    # renews its expiry: a subscriber is an active reader.
-    await home_timeline(ctx, 1, None)
+    # Reading the timeline's sources caches them if they were not (a viewer without a cached
+    # timeline gets no pushes) and renews its expiry: a subscriber is an active reader.
+    await cached_sources(ctx, viewer_id, 1)
     own_channel = ctx.clients.keys.live_viewer(viewer_id)
     listener = await ctx.clients.relay.listen(await home_timeline_channels(ctx, viewer_id))
     recent: deque[int] = deque(maxlen=RECENT)
