@@ -48,13 +48,17 @@ def largest_limit(settings: Settings) -> int:
     return max(byte_limit(kind, settings) for kind in MediaKind)
 
 
+def too_large(limit: int) -> BadInput:
+    return BadInput(f"the file is too large: at most {limit // (1024 * 1024)} MB")
+
+
 def spool(source: BinaryIO, destination: BinaryIO, limit: int) -> int:
     """Copies source to destination chunk by chunk; refuses, without reading on, past `limit` bytes."""
     size = 0
     while chunk := source.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise BadInput(f"the file is too large: at most {limit // (1024 * 1024)} MB")
+            raise too_large(limit)
         destination.write(chunk)
     destination.flush()
     return size
@@ -70,7 +74,7 @@ def checked_format(path: Path, size: int, settings: Settings) -> Format:
         raise BadInput(f"unsupported file type: send {ACCEPTED}")
     limit = byte_limit(found.kind, settings)
     if size > limit:
-        raise BadInput(f"{found.kind.value.lower()} files are at most {limit // (1024 * 1024)} MB; this one is larger")
+        raise too_large(limit)
     return found
 
 
@@ -108,13 +112,12 @@ async def store_checked(client: Minio, settings: Settings, path: Path, size: int
     return Stored(found.kind, full.content_type, len(full.data), full.width, full.height, key, thumbnail_key, sha256)
 
 
-async def with_spool_file(
-    fill: Callable[[BinaryIO], Awaitable[int]], use: Callable[[Path, int], Awaitable[Stored]]
-) -> Stored:
-    """Runs `fill` into a fresh temporary file, then `use` on it; the file is gone afterwards."""
+async def store_spooled(client: Minio, settings: Settings, fill: Callable[[BinaryIO], Awaitable[int]]) -> Stored:
+    """Runs `fill` (which returns the size it wrote) into a fresh temporary file, then checks and
+    stores that file; the file is gone afterwards."""
     with tempfile.NamedTemporaryFile(prefix="chirp-upload-") as spooled:
         size = await fill(cast(BinaryIO, spooled))
-        return await use(Path(spooled.name), size)
+        return await store_checked(client, settings, Path(spooled.name), size)
 
 
 async def ingest_upload(client: Minio, settings: Settings, source: BinaryIO) -> Stored:
@@ -123,7 +126,7 @@ async def ingest_upload(client: Minio, settings: Settings, source: BinaryIO) -> 
     async def fill(destination: BinaryIO) -> int:
         return await asyncio.to_thread(spool, source, destination, largest_limit(settings))
 
-    return await with_spool_file(fill, lambda path, size: store_checked(client, settings, path, size))
+    return await store_spooled(client, settings, fill)
 
 
 async def ingest_incoming(client: Minio, settings: Settings, key: str) -> Stored:
@@ -136,14 +139,14 @@ async def ingest_incoming(client: Minio, settings: Settings, key: str) -> Stored
     limit = largest_limit(settings)
     try:
         if size > limit:
-            raise BadInput(f"the file is too large: at most {limit // (1024 * 1024)} MB")
+            raise too_large(limit)
 
         async def fill(destination: BinaryIO) -> int:
             # The URL stays valid until it expires, so the object may have changed since it was
             # measured: the copy stops past the limit all the same.
             return await storage.read_object(client, bucket, key, lambda stream: spool(stream, destination, limit))
 
-        return await with_spool_file(fill, lambda path, size: store_checked(client, settings, path, size))
+        return await store_spooled(client, settings, fill)
     finally:
         await storage.remove(client, bucket, key)
 

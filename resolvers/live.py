@@ -7,7 +7,8 @@ as the homeTimeline query. Updates are delivered one at a time, in the order pub
 """
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from errors import NotFound, ServiceUnavailable
@@ -27,6 +28,19 @@ async def next_update(listener: Listener) -> tuple[str, dict[str, Any]]:
         ) from None
 
 
+async def updates(ctx: Context, listener: Listener) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
+    """The listener's (channel, message) updates, each with the context's loaders emptied (the
+    context lives as long as the connection); leaves the relay once closed (callers use aclosing,
+    so that this happens when their subscription ends, not when the collector gets to it)."""
+    try:
+        while True:
+            update = await next_update(listener)
+            ctx.forget_loaded()
+            yield update
+    finally:
+        await ctx.clients.relay.leave(listener)
+
+
 async def home_timeline_channels(ctx: Context, viewer_id: int) -> list[str]:
     keys = ctx.clients.keys
     celebrity_ids = await followed_celebrities(ctx, viewer_id)
@@ -43,22 +57,16 @@ async def home_timeline_updates(ctx: Context) -> AsyncIterator[int]:
     own_channel = ctx.clients.keys.live_viewer(viewer_id)
     listener = await ctx.clients.relay.listen(await home_timeline_channels(ctx, viewer_id))
     recent: deque[int] = deque(maxlen=RECENT)
-    try:
-        while True:
-            channel, message = await next_update(listener)
+    async with aclosing(updates(ctx, listener)) as stream:
+        async for channel, message in stream:
             if message.get("resync"):
                 await ctx.clients.relay.retune(listener, await home_timeline_channels(ctx, viewer_id))
                 continue
             tweet_id = int(message["tweet"])
-            if tweet_id in recent:
-                continue
-            ctx.forget_loaded()
             pushed = frozenset([tweet_id]) if channel == own_channel else frozenset()
-            if await visible(ctx, viewer_id, [tweet_id], pushed):
+            if tweet_id not in recent and await visible(ctx, viewer_id, [tweet_id], pushed):
                 recent.append(tweet_id)
                 yield tweet_id
-    finally:
-        await ctx.clients.relay.leave(listener)
 
 
 async def tweet_updates(ctx: Context, tweet_id: int) -> AsyncIterator[None]:
@@ -66,23 +74,15 @@ async def tweet_updates(ctx: Context, tweet_id: int) -> AsyncIterator[None]:
     if await ctx.tweets.load(tweet_id) is None:
         raise NotFound("no such tweet")
     listener = await ctx.clients.relay.listen([ctx.clients.keys.live_tweet(tweet_id)])
-    try:
-        while True:
-            await next_update(listener)
-            ctx.forget_loaded()
+    async with aclosing(updates(ctx, listener)) as stream:
+        async for _ in stream:
             yield None
-    finally:
-        await ctx.clients.relay.leave(listener)
 
 
 async def notification_updates(ctx: Context) -> AsyncIterator[int]:
     """Ids of the viewer's notifications as the worker creates them."""
     viewer_id = ctx.viewer()
     listener = await ctx.clients.relay.listen([ctx.clients.keys.live_notifications(viewer_id)])
-    try:
-        while True:
-            _, message = await next_update(listener)
-            ctx.forget_loaded()
+    async with aclosing(updates(ctx, listener)) as stream:
+        async for _, message in stream:
             yield int(message["notification"])
-    finally:
-        await ctx.clients.relay.leave(listener)

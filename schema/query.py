@@ -13,7 +13,7 @@ from schema.types import (
     TweetConnection,
     User,
     load_tweet_or_none,
-    media_of,
+    media_or_none,
     tweet_connection,
 )
 
@@ -49,8 +49,7 @@ class Query:
         if type_name == "Notification":
             return await notification_or_none(info, raw_id)
         if type_name == "Media":
-            found = await media_of(info, [raw_id])
-            return found[0] if found else None
+            return await media_or_none(info, raw_id)
         return await user_or_none(info, raw_id if type_name == "User" else None)
 
     @strawberry.field(description="The authenticated user; null when anonymous.")

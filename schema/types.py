@@ -95,6 +95,11 @@ async def media_of(info: ContextInfo, media_ids: Sequence[int]) -> list[Media]:
     return [Media.of(found[media_id], cdn_base_url) for media_id in media_ids if media_id in found]
 
 
+async def media_or_none(info: ContextInfo, media_id: int | None) -> Media | None:
+    found = [] if media_id is None else await media_of(info, [media_id])
+    return found[0] if found else None
+
+
 @strawberry.type
 class User(Node):
     """Plain fields are copied from the record at construction: graphql-core's default resolver
@@ -125,9 +130,7 @@ class User(Node):
 
     @strawberry.field
     async def avatar(self, info: ContextInfo) -> Media | None:
-        avatar_id = self.record.avatar_media_id
-        found = [] if avatar_id is None else await media_of(info, [avatar_id])
-        return found[0] if found else None
+        return await media_or_none(info, self.record.avatar_media_id)
 
     @strawberry.field(description="Whether the authenticated viewer follows this user (false when anonymous).")
     async def viewer_follows(self, info: ContextInfo) -> bool:
