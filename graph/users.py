@@ -1,6 +1,7 @@
 """Users: creation, credentials, profiles, batched reads."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -54,14 +55,29 @@ async def create_user(
     return user_record(records[0]["user"])
 
 
-async def credentials_by_handle(driver: AsyncDriver, handle: str) -> tuple[int, str] | None:
-    """(user id, password hash) of the handle, whatever its case; None when there is no such user."""
-    records, _, _ = await driver.execute_query(
-        "MATCH (u:User {handleLower: toLower($handle)}) RETURN u.id AS id, u.passwordHash AS hash",
-        handle=handle,
-        routing_="r",
-    )
-    return (records[0]["id"], records[0]["hash"]) if records else None
+@dataclass(frozen=True)
+class Credentials:
+    user_id: int
+    handle: str
+    password_hash: str
+    token_generation: int  # see graph/tokens.py
+
+
+CREDENTIALS = (
+    "RETURN u.id AS id, u.handle AS handle, u.passwordHash AS hash, coalesce(u.tokenGeneration, 0) AS generation"
+)
+
+
+async def credentials(
+    driver: AsyncDriver, *, handle: str | None = None, user_id: int | None = None
+) -> Credentials | None:
+    """What logging in checks, found by handle (whatever its case) or by id; None when there is no such user."""
+    match = "MATCH (u:User {handleLower: toLower($handle)})" if handle is not None else "MATCH (u:User {id: $id})"
+    records, _, _ = await driver.execute_query(f"{match} {CREDENTIALS}", handle=handle, id=user_id, routing_="r")
+    if not records:
+        return None
+    record = records[0]
+    return Credentials(record["id"], record["handle"], record["hash"], record["generation"])
 
 
 async def users_by_ids(driver: AsyncDriver, ids: Sequence[int]) -> dict[int, UserRecord]:

@@ -1,10 +1,12 @@
-"""Sign-up, log-in and profiles."""
+"""Sign-up, log-in, log-out, password changes and profiles."""
 
 import re
+import time
 
 from errors import BadInput, Unauthenticated
-from graph import users
+from graph import tokens, users
 from graph.records import UserRecord
+from resolvers.admission import spend_failed_login, spend_sign_up, tokens_revoked
 from resolvers.auth import issue_token
 from resolvers.context import Context
 from resolvers.hydration import forget_users
@@ -23,12 +25,18 @@ def check_display_name(display_name: str) -> str:
     return name
 
 
+def check_password(password: str) -> str:
+    if len(password) not in PASSWORD_LENGTHS:
+        raise BadInput(f"a password has {PASSWORD_LENGTHS.start} to {PASSWORD_LENGTHS.stop - 1} characters")
+    return password
+
+
 async def sign_up(ctx: Context, handle: str, display_name: str, password: str) -> tuple[str, UserRecord]:
     if not HANDLE.fullmatch(handle):
         raise BadInput("a handle has 1 to 15 letters, digits or underscores")
     name = check_display_name(display_name)
-    if len(password) not in PASSWORD_LENGTHS:
-        raise BadInput(f"a password has {PASSWORD_LENGTHS.start} to {PASSWORD_LENGTHS.stop - 1} characters")
+    check_password(password)
+    await spend_sign_up(ctx)
     user = await users.create_user(
         ctx.neo4j,
         user_id=ctx.clients.ids.next_id(),
@@ -40,12 +48,43 @@ async def sign_up(ctx: Context, handle: str, display_name: str, password: str) -
 
 
 async def log_in(ctx: Context, handle: str, password: str) -> tuple[str, int]:
-    """An unknown handle and a wrong password fail alike, in message and in time."""
-    found = await users.credentials_by_handle(ctx.neo4j, handle) if HANDLE.fullmatch(handle) else None
-    user_id, password_hash = found if found else (None, None)
-    if not await ctx.clients.passwords.verify(password_hash, password) or user_id is None:
+    """An unknown handle and a wrong password fail alike, in message and in time; each failure
+    spends from the failed-login budgets of the handle and of the client's address."""
+    valid = HANDLE.fullmatch(handle) is not None and len(password) < PASSWORD_LENGTHS.stop
+    attempt = await spend_failed_login(ctx, handle if valid else "-")
+    found = await users.credentials(ctx.neo4j, handle=handle) if valid else None
+    if not await ctx.clients.passwords.verify(found.password_hash if found else None, password) or found is None:
         raise Unauthenticated("wrong handle or password")
-    return issue_token(ctx.clients.settings, user_id), user_id
+    await attempt.refund(ctx)
+    return issue_token(ctx.clients.settings, found.user_id, found.token_generation), found.user_id
+
+
+async def log_out(ctx: Context) -> bool:
+    """Revokes the token this request carries (others of the user stay good)."""
+    claims = ctx.viewer_claims()
+    await tokens.revoke_token(ctx.neo4j, claims.user_id, claims.token_id, claims.expires, int(time.time()))
+    await tokens_revoked(ctx, claims.user_id, 0, {claims.token_id: claims.expires})
+    return True
+
+
+async def change_password(ctx: Context, current_password: str, new_password: str) -> tuple[str, int]:
+    """Checks the current password (a wrong one counts as a failed log-in), then revokes every
+    token issued before; returns a new token."""
+    viewer_id = ctx.viewer()
+    check_password(new_password)
+    found = await users.credentials(ctx.neo4j, user_id=viewer_id)
+    if found is None:
+        raise Unauthenticated("this account no longer exists")
+    attempt = await spend_failed_login(ctx, found.handle)
+    if len(current_password) >= PASSWORD_LENGTHS.stop or not await ctx.clients.passwords.verify(
+        found.password_hash, current_password
+    ):
+        raise Unauthenticated("the current password is wrong")
+    await attempt.refund(ctx)
+    new_hash = await ctx.clients.passwords.hash(new_password)
+    generation = await tokens.change_password(ctx.neo4j, viewer_id, found.password_hash, new_hash)
+    await tokens_revoked(ctx, viewer_id, generation, {})
+    return issue_token(ctx.clients.settings, viewer_id, generation), viewer_id
 
 
 async def update_profile(ctx: Context, display_name: str | None, bio: str | None, avatar_media_id: int | None) -> int:

@@ -1,7 +1,9 @@
 """Passwords (argon2id) and bearer tokens (signed JWTs with an expiry)."""
 
 import asyncio
+import secrets
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 import jwt
@@ -33,29 +35,52 @@ class Passwords:
         return await asyncio.to_thread(verify)
 
 
-def issue_token(settings: Settings, user_id: int) -> str:
+@dataclass(frozen=True)
+class Claims:
+    """What a verified bearer token says."""
+
+    user_id: int
+    token_id: str  # revoked one by one by logOut
+    generation: int  # the user's token generation when issued; a password change moves it on
+    expires: int  # seconds since the epoch
+
+
+def issue_token(settings: Settings, user_id: int, generation: int = 0) -> str:
+    """A token for the user; `generation` is the user's current one (0 until a password change)."""
     now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "exp": now + settings.jwt_ttl_seconds}
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + settings.jwt_ttl_seconds,
+        "jti": secrets.token_urlsafe(12),
+        "gen": generation,
+    }
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
-def user_id_from_token(settings: Settings, token: str) -> int:
+def claims_of(settings: Settings, token: str) -> Claims:
+    """The token's claims when this secret signed it and it has not expired; says nothing of revocation."""
     try:
-        user_id, expires = verified_claims(settings.jwt_secret, token)
-    except (jwt.InvalidTokenError, ValueError) as error:
+        claims = verified_claims(settings.jwt_secret, token)
+    except (jwt.InvalidTokenError, ValueError, TypeError) as error:
         raise Unauthenticated("the token is invalid or expired; log in again") from error
-    if expires <= time.time():
+    if claims.expires <= time.time():
         raise Unauthenticated("the token is invalid or expired; log in again")
-    return user_id
+    return claims
 
 
 @lru_cache(maxsize=4096)
-def verified_claims(secret: str, token: str) -> tuple[int, int]:
-    """(user id, expiry) of a token this secret signed; raises when it did not (a failure is not
-    cached). Cached because verifying costs PyJWT about a tenth of a millisecond per request, and
-    a token's signature cannot change; its expiry is checked on every use."""
-    claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-    return int(claims["sub"]), int(claims["exp"])
+def verified_claims(secret: str, token: str) -> Claims:
+    """The claims of a token this secret signed; raises when it did not (a failure is not cached).
+    Cached because verifying costs PyJWT about a tenth of a millisecond per request, and a token's
+    signature cannot change; its expiry is checked on every use."""
+    claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub", "jti", "gen"]})
+    return Claims(
+        user_id=int(claims["sub"]),
+        token_id=str(claims["jti"]),
+        generation=int(claims["gen"]),
+        expires=int(claims["exp"]),
+    )
 
 
 def bearer_token(authorization: str | None) -> str | None:
