@@ -1,12 +1,14 @@
 """Every error leaves with one of the contract's extensions.code values, and nothing else leaks.
 
-- A domain error (errors.ChirpError) keeps its message and gets its code.
+- A domain error (errors.ChirpError) keeps its message and gets its code, with its own extensions
+  (retryAfter, cost and maxCost, ...).
 - An error outside any resolver (syntax, validation, variable coercion) is the client's: BAD_USER_INPUT.
 - Anything else is masked as INTERNAL_SERVER_ERROR and logged here with the request id, which
   the client also gets, so that a report can be matched with the log.
 """
 
 import logging
+from collections.abc import Mapping
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -30,14 +32,16 @@ CONTRACT_CODES = frozenset(
 )
 
 
-def with_code(error: GraphQLError, code: str, message: str | None = None, **extra: str) -> GraphQLError:
+def with_code(
+    error: GraphQLError, code: str, message: str | None = None, extra: Mapping[str, object] | None = None
+) -> GraphQLError:
     return GraphQLError(
         message=error.message if message is None else message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code, **extra},
+        extensions={**(error.extensions or {}), "code": code, **(extra or {})},
     )
 
 
@@ -48,11 +52,11 @@ class ContractErrors(MaskErrors):
     def shape(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, ChirpError):
-            return with_code(error, original.code)
+            return with_code(error, original.code, extra=original.extensions)
         if (error.extensions or {}).get("code") in CONTRACT_CODES:
             return error
         if error.path is None:
             return with_code(error, "BAD_USER_INPUT")
         request_id = getattr(self.execution_context.context, "request_id", "-")
         logger.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original or error)
-        return with_code(error, "INTERNAL_SERVER_ERROR", "Internal server error", requestId=request_id)
+        return with_code(error, "INTERNAL_SERVER_ERROR", "Internal server error", {"requestId": request_id})
