@@ -68,3 +68,35 @@ class Keys:
     def live_process(self, process: str) -> str:
         """Pub/sub: nothing is published here; an app process's relay listens to it from its start."""
         return f"{self.prefix}live:process:{process}"
+
+    @property
+    def persisted_documents(self) -> str:
+        """Automatic persisted queries: SHA-256 -> document (a hash; feeds/persisted.py)."""
+        return f"{self.prefix}apq:{{apq}}:documents"
+
+    @property
+    def persisted_order(self) -> str:
+        """The same documents by registration time, oldest evicted first."""
+        return f"{self.prefix}apq:{{apq}}:order"
+
+    def budget(self, subject: str, name: str) -> str:
+        """A rate-limit budget (feeds/budgets.py). The subject is its hash tag: user_tag(id) for a
+        user's budgets, which share their slot with the user's token state, or "ip:<address>"..."""
+        return f"{self.prefix}budget:{{{subject}}}:{name}"
+
+    def upload_tickets(self, user_id: int) -> str:
+        """The user's open createMediaUpload tickets (feeds/tickets.py)."""
+        return f"{self.prefix}upload-tickets:{{{user_tag(user_id)}}}"
+
+    def token_state(self, user_id: int) -> str:
+        """The user's token revocations (feeds/tokens.py), in the slot of their budgets."""
+        return f"{self.prefix}tokens:{{{user_tag(user_id)}}}"
+
+    def live_tokens(self, user_id: int) -> str:
+        """Pub/sub: one of the user's tokens was revoked; open subscriptions check theirs."""
+        return f"{self.prefix}live:tokens:{user_id}"
+
+
+def user_tag(user_id: int) -> str:
+    """The hash tag of a user's budgets and token state: one cluster slot per user."""
+    return f"u:{user_id}"

@@ -1,5 +1,6 @@
 """The process-wide clients every request shares."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from minio import Minio
@@ -25,3 +26,5 @@ class Clients:
     passwords: Passwords
     keys: Keys
     relay: Relay  # started by the app's lifespan; relays live updates to this process's subscribers
+    # With TRUSTED_DOCUMENTS: the only documents that run, by id and by SHA-256 (schema/persisted.py).
+    trusted_documents: Mapping[str, str] | None = None

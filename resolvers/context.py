@@ -1,20 +1,23 @@
 """The per-request context: the process-wide clients, who is asking, and the request's DataLoaders."""
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from neo4j import AsyncDriver
+from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
 from errors import Unauthenticated
+from feeds.budgets import Admitted
 from graph import follows
 from graph import media as graph_media
 from graph import notifications as graph_notifications
 from graph.records import MediaRecord, NotificationRecord, TweetRecord, UserRecord
-from resolvers.auth import bearer_token, user_id_from_token
+from resolvers.auth import Claims, bearer_token, claims_of
 from resolvers.clients import Clients
 from resolvers.hydration import load_flags, load_tweets, load_users
 
@@ -80,16 +83,33 @@ class Context:
 
     clients: Clients
     authorization: str | None
+    # The caller's address: the socket's peer, or what a trusted proxy says (client_ip.py).
+    client_ip: str = "unknown"
+    # HTTP: the response to come, whose headers and status the protection extension sets.
+    response: Response | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # A WebSocket's connection_init payload (set by Strawberry): carries "Authorization" there.
     connection_params: dict[str, object] | None = None
+    # Whether the bearer token is still good (not logged out, not older than a password change):
+    # checked once per operation by resolvers/admission.py before any resolver runs.
+    standing: Literal["unchecked", "good", "revoked"] = "unchecked"
+    standing_known: asyncio.Event = field(default_factory=asyncio.Event)  # set once it was checked
+    # The requested cost of the operation (schema/cost.py), and what admitting it spent (Query.rateLimit).
+    query_cost: int = 0
+    root_fields: frozenset[str] = frozenset()  # the operation's root response names
+    admitted: "Admitted | None" = None
 
     @cached_property
-    def _viewer_id(self) -> int | None:
+    def claims(self) -> Claims | None:
+        """The bearer token's claims, None when anonymous; a bad or expired token is UNAUTHENTICATED."""
         params = self.connection_params or {}
         authorization = params.get("Authorization", params.get("authorization", self.authorization))
         token = bearer_token(authorization if isinstance(authorization, str) else None)
-        return None if token is None else user_id_from_token(self.clients.settings, token)
+        return None if token is None else claims_of(self.clients.settings, token)
+
+    def settle(self, standing: Literal["good", "revoked"]) -> None:
+        self.standing = standing
+        self.standing_known.set()
 
     def forget_loaded(self) -> None:
         """Drops what the DataLoaders loaded: a subscription's context lives as long as its
@@ -98,15 +118,25 @@ class Context:
             self.__dict__.pop(name, None)
 
     def optional_viewer(self) -> int | None:
-        """The authenticated user's id, None when anonymous; a bad token is UNAUTHENTICATED."""
-        return self._viewer_id
+        """The authenticated user's id, None when anonymous; a bad or revoked token is UNAUTHENTICATED."""
+        claims = self.claims
+        if claims is None:
+            return None
+        if self.standing == "unchecked":
+            raise RuntimeError("the token's standing was not checked: resolvers.admission runs before resolvers")
+        if self.standing == "revoked":
+            raise Unauthenticated("this token was revoked (logged out, or the password changed); log in again")
+        return claims.user_id
+
+    def viewer_claims(self) -> Claims:
+        """The claims of the authenticated viewer's token; anonymous requests are UNAUTHENTICATED."""
+        if self.optional_viewer() is None or self.claims is None:
+            raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'")
+        return self.claims
 
     def viewer(self) -> int:
         """The authenticated user's id; anonymous requests are UNAUTHENTICATED."""
-        viewer_id = self._viewer_id
-        if viewer_id is None:
-            raise Unauthenticated("log in first: send 'Authorization: Bearer <token>'")
-        return viewer_id
+        return self.viewer_claims().user_id
 
     @property
     def neo4j(self) -> AsyncDriver:

@@ -4,10 +4,14 @@ twitter-text-parser gives the weighted length and the URLs but no hashtag or men
 extractor, so those two follow twitter-text's rules here, skipping anything inside a URL.
 """
 
+import asyncio
+import multiprocessing
 import re
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cache, partial
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # it imports the deprecated pkg_resources
@@ -16,6 +20,11 @@ with warnings.catch_warnings():
 from errors import BadInput
 
 MAX_WEIGHTED_LENGTH = 280
+# twitter-text weighs a URL of up to 4096 characters as 23, so a valid tweet can hold 11 of them
+# and be some 45,000 characters long; none can be longer than this plain length, checked first.
+URL_WEIGHT, MAX_URL_LENGTH = 23, 4096
+MAX_TEXT_LENGTH = (MAX_WEIGHTED_LENGTH // (URL_WEIGHT + 1) + 1) * MAX_URL_LENGTH + MAX_WEIGHTED_LENGTH
+INLINE_TEXT_LENGTH = 500  # weighed in about 3 ms on the event loop; longer texts go to a process
 
 # C0 and C1 control characters, but for tab, line feed and carriage return.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -31,6 +40,25 @@ class ParsedText:
     text: str
     hashtags: tuple[str, ...]
     mentions: tuple[str, ...]
+
+
+async def checked_text(text: str, *, may_be_empty: bool = False) -> ParsedText:
+    """parse_text, after the cheap bound on plain length. twitter-text's emoji regex takes about
+    7 microseconds a character, holding the GIL (so a thread would not spare the event loop): a
+    longer text is weighed in a process of its own, where the longest valid one takes 0.3 s."""
+    if len(text) > MAX_TEXT_LENGTH:
+        raise BadInput(f"a tweet is at most {MAX_WEIGHTED_LENGTH} characters as Twitter counts them")
+    if len(text) <= INLINE_TEXT_LENGTH:
+        return parse_text(text, may_be_empty=may_be_empty)
+    weighing = partial(parse_text, text, may_be_empty=may_be_empty)
+    return await asyncio.get_running_loop().run_in_executor(weighing_process(), weighing)
+
+
+@cache
+def weighing_process() -> ProcessPoolExecutor:
+    """One process, started on first use ("spawn": nothing of this process's threads or sockets
+    is copied into it), that weighs long texts one after the other."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
 def parse_text(text: str, *, may_be_empty: bool = False) -> ParsedText:

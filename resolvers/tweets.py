@@ -13,10 +13,11 @@ from errors import BadInput
 from feeds import events, timeline
 from feeds.viewer_acts import LIKED, RETWEETED
 from graph import likes, retweets, tweets
+from resolvers.admission import Action, spend_action
 from resolvers.context import Context
 from resolvers.hydration import forget_tweets, forget_users, record_act
 from resolvers.media import check_attachments
-from resolvers.text import parse_text
+from resolvers.text import checked_text
 
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -27,8 +28,9 @@ async def create_tweet(
     author_id = ctx.viewer()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise BadInput(f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    parsed = parse_text(text, may_be_empty=bool(media_ids))
+    parsed = await checked_text(text, may_be_empty=bool(media_ids))
     await check_attachments(ctx, media_ids)
+    await spend_action(ctx, Action.TWEET)
     parent_id = None if in_reply_to_id is None else await tweets.subject_id(ctx.neo4j, in_reply_to_id)
     tweet_id, _ = await tweets.create_tweet(
         ctx.neo4j,
@@ -63,7 +65,7 @@ async def create_tweet(
 
 async def edit_tweet(ctx: Context, tweet_id: int, text: str) -> int:
     editor_id = ctx.viewer()
-    parsed = parse_text(text)
+    parsed = await checked_text(text)
     await tweets.edit_tweet(
         ctx.neo4j,
         tweet_id=tweet_id,
@@ -97,6 +99,7 @@ async def like(ctx: Context, tweet_id: int) -> int:
     """Liking a retweet likes the tweet it retweets."""
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
+    await spend_action(ctx, Action.LIKE)
     if await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id()):
         await forget_tweets(ctx.clients, [subject_id])
         await events.append(ctx.clients.redis, ctx.clients.keys, "like", user=viewer_id, tweet=subject_id)
@@ -117,6 +120,7 @@ async def retweet(ctx: Context, tweet_id: int) -> int:
     """Returns the retweet; retweeting a retweet retweets the original, and only once."""
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
+    await spend_action(ctx, Action.TWEET)
     retweet_id, created = await retweets.retweet(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id())
     if created:
         await forget_tweets(ctx.clients, [subject_id])

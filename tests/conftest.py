@@ -1,9 +1,15 @@
 """Fixtures for tests against the real Neo4j, Redis and MinIO (started by scripts/test.sh)."""
 
 import asyncio
+import logging
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +25,8 @@ from app import create_app
 from feeds import worker
 from feeds.fanout import Fanout
 from feeds.keys import Keys
-from settings import Settings
+from settings import Budget, Settings
+from tests.processes import free_port
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -31,11 +38,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def isolated_settings(**overrides: Any) -> Settings:
     """The environment's settings, with a Redis key prefix of their own (stream, timelines, caches),
-    and cheap password hashing: tests sign up hundreds of users."""
+    cheap password hashing, and room for anonymous requests and sign-ups: tests sign up hundreds
+    of users, all from one address (tests/test_rate_limits.py checks those budgets themselves)."""
     fields: dict[str, Any] = {
+        "chirp_env": "development",
         "redis_prefix": f"test:{uuid.uuid4().hex[:12]}:",
         "password_time_cost": 1,
         "password_memory_kib": 8 * 1024,
+        "budget_sign_ups": Budget(100_000, 60),
+        "budget_anonymous": Budget(100_000, 60),
     }
     return Settings(**(fields | overrides))
 
@@ -101,14 +112,23 @@ def minio(settings: Settings) -> Minio:
 class Api:
     """A GraphQL client over the app's HTTP endpoint, as a frontend would use it."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, headers: dict[str, str] | None = None) -> None:
         self.client = client
+        self.headers = headers or {}  # sent with every request (an X-Forwarded-For, say)
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+        """The raw response (Starlette's TestClient, or an httpx client in tests of real processes)."""
+        headers = self.headers | ({"Authorization": f"Bearer {token}"} if token else {})
+        return self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
 
     def execute(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-        assert response.status_code == 200, response.text
+        """The body of an answer: 200, or 429 for one that is nothing but rate-limited."""
+        response = self.post(query, variables, token)
         body: dict[str, Any] = response.json()
+        codes = {error["extensions"]["code"] for error in body.get("errors") or []}
+        assert response.status_code == (
+            429 if codes == {"RATE_LIMITED"} and not any((body.get("data") or {}).values()) else 200
+        ), response.text
         return body
 
     def data(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
@@ -163,3 +183,67 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def api(app_client: TestClient) -> Api:
     return Api(app_client)
+
+
+class RunCounter(logging.Handler):
+    """Counts the queries sent to Neo4j: the driver logs every Bolt RUN message at DEBUG level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.runs = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "C: RUN" in record.getMessage():
+            self.runs += 1
+
+
+@pytest.fixture
+def bolt_runs() -> Iterator[RunCounter]:
+    counter = RunCounter()
+    driver_logger = logging.getLogger("neo4j")
+    previous = driver_logger.level
+    driver_logger.setLevel(logging.DEBUG)
+    driver_logger.addHandler(counter)
+    yield counter
+    driver_logger.removeHandler(counter)
+    driver_logger.setLevel(previous)
+
+
+class RedisProcess:
+    """A real redis-server of the test's own, so stopping it disturbs no other test."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        self.port = port
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is installed by scripts/services.sh"
+        self.process = subprocess.Popen(
+            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    redis = RedisProcess(free_port(), tmp_path)
+    redis.start()
+    yield redis
+    if redis.process is not None and redis.process.poll() is None:
+        redis.stop()

@@ -27,9 +27,12 @@ def free_port() -> int:
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes a process's Settings() equal these settings (every setting is an env var)."""
     env = {name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"}
-    for name, value in settings.model_dump().items():
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
         if value is None:
             env.pop(name.upper(), None)
+        elif isinstance(value, tuple):  # list settings are comma-separated
+            env[name.upper()] = ",".join(value)
         else:
             env[name.upper()] = str(value)
     env["PYTHONUNBUFFERED"] = "1"
