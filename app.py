@@ -8,65 +8,36 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import orjson
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.types.unset import UnsetType
 
 import feeds.client
 import graph.driver
 import graphiql
 import media.client
-from errors import ServiceUnavailable, Unauthenticated
+from deployment import refuse_insecure
+from errors import ServiceUnavailable
 from feeds.keys import Keys
 from feeds.live import Relay
 from graph.migrations import apply_migrations
 from graph.snowflake import SnowflakeGenerator
+from media.ingest import largest_limit
 from resolvers.auth import Passwords
 from resolvers.clients import Clients
-from resolvers.context import Context
 from schema import schema
+from schema.persisted import load_manifest
 from settings import Settings
+from web.guards import BodyLimit, MetricsGuard
+from web.view import ChirpGraphQL
 
 logger = logging.getLogger("chirp")
-
-
-class ChirpGraphQL(GraphQL[Context, None]):
-    """Builds each request's context from the process-wide clients and the caller's credentials."""
-
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        clients: Clients = request.app.state.clients
-        return Context(clients=clients, authorization=request.headers.get("authorization"))
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        """Strawberry's GraphiQL page, but loading its files from this app (graphiql.py), not unpkg.com."""
-        clients: Clients = request.app.state.clients
-        return graphiql.page(clients.settings.graphiql_assets_dir)
-
-    async def on_ws_connect(self, context: Context) -> UnsetType:
-        """A WebSocket authenticates with its connection_init payload; a bad token is refused
-        there, before any subscription starts: graphql-transport-ws closes with 4403, the legacy
-        graphql-ws answers connection_error (UNAUTHENTICATED) and closes."""
-        try:
-            context.optional_viewer()
-        except Unauthenticated as error:
-            # The legacy graphql-ws protocol sends this payload in its connection_error message.
-            refusal: dict[str, object] = {"message": str(error), "extensions": {"code": error.code}}
-            raise ConnectionRejectionError(refusal) from error
-        return UnsetType()  # acknowledged without a payload
-
-    def encode_json(self, data: object) -> str:
-        """orjson: a 20-tweet page serializes several times faster than with the json module.
-        (A str, not bytes: WebSocket messages must go out as text frames.)"""
-        return orjson.dumps(data).decode()
 
 
 async def open_clients(settings: Settings) -> Clients:
@@ -80,6 +51,7 @@ async def open_clients(settings: Settings) -> Clients:
         passwords=Passwords(settings.password_time_cost, settings.password_memory_kib),
         keys=Keys(settings.redis_prefix),
         relay=Relay(feeds.client.open_redis(settings), settings.live_queue_size),
+        trusted_documents=None if settings.trusted_documents is None else load_manifest(settings.trusted_documents),
     )
     await apply_migrations(clients.neo4j)
     try:
@@ -143,6 +115,7 @@ def metrics_registry() -> CollectorRegistry:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    refuse_insecure(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -160,16 +133,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     # Multipart requests carry uploadMedia's files. They need no CSRF guard here: the API authenticates
     # by bearer token, never by cookie, so a cross-site form cannot act as anyone.
-    graphql = ChirpGraphQL(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+    graphql = ChirpGraphQL(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        multipart_uploads_enabled=True,
+        allowed_origins=settings.cors_origins,
+    )
+    metrics = MetricsGuard(
+        make_asgi_app(metrics_registry()), settings.metrics_token, settings.chirp_env == "development"
+    )
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        Mount("/metrics", make_asgi_app(metrics_registry())),
+        Mount("/metrics", metrics),
         Mount(graphiql.MOUNT, StaticFiles(directory=settings.graphiql_assets_dir, check_dir=False)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+            expose_headers=["RateLimit", "RateLimit-Policy", "Retry-After"],
+            max_age=600,
+        ),
+        Middleware(
+            BodyLimit,
+            max_bytes=settings.max_body_bytes,
+            max_multipart_bytes=largest_limit(settings) + settings.max_body_bytes,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 app = create_app()

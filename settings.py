@@ -1,17 +1,57 @@
 """Chirp's configuration: every setting comes from an environment variable, read here only."""
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PERIOD_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+BUDGET = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A rate limit: `limit` units per `period` seconds; written "300/3h" (s, m, h or d) in the environment."""
+
+    limit: int
+    period: int
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.period}s"
+
+
+def parse_budget(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    found = BUDGET.fullmatch(value)
+    if found is None:
+        raise ValueError(f"a budget is written like 300/3h or 5/30m, not {value!r}")
+    count, period = int(found[1]), int(found[2] or 1) * PERIOD_UNITS[found[3]]
+    if count < 1 or period < 1:
+        raise ValueError(f"a budget needs a positive count and period, not {value!r}")
+    return Budget(count, period)
+
+
+def split_commas(value: object) -> object:
+    return tuple(item.strip() for item in value.split(",") if item.strip()) if isinstance(value, str) else value
+
+
+BudgetSetting = Annotated[Budget, NoDecode, BeforeValidator(parse_budget)]
+ListSetting = Annotated[tuple[str, ...], NoDecode, BeforeValidator(split_commas)]
 
 
 class Settings(BaseSettings):
     """Defaults match scripts/env.sh, so a developer machine needs no configuration."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # "development" accepts the development secrets below; the README's two commands set it. Anything
+    # else (a plain `uvicorn app:app`, a container) is production, which refuses to start with them.
+    chirp_env: Literal["production", "development"] = "production"
 
     neo4j_host: str = "127.0.0.1"
     neo4j_port: int = 7687
@@ -42,9 +82,11 @@ class Settings(BaseSettings):
     presigned_upload_seconds: int = 900
     incoming_expiry_days: int = 1
 
-    # Signs the bearer tokens: set your own in every deployment.
+    # Signs the bearer tokens: at least 32 bytes of your own in production (this value is refused there).
     jwt_secret: str = "chirp-dev-jwt-secret-change-me-0123456789"
     jwt_ttl_seconds: int = 7 * 24 * 3600
+    # How long a user's token revocations stay cached in Redis (Neo4j holds them for good).
+    auth_cache_seconds: int = 300
     # argon2id cost (the library's defaults): about 0.2 s of one core per sign-up or log-in here.
     password_time_cost: int = 3
     password_memory_kib: int = 65_536
@@ -78,6 +120,54 @@ class Settings(BaseSettings):
 
     # How long /readyz waits for each service before calling it down.
     readiness_timeout_seconds: float = 2.0
+    # /metrics wants "Authorization: Bearer <metrics_token>"; without one it is served in development
+    # only (and answers 404 in production).
+    metrics_token: str = ""
+    # GraphiQL at /graphql in a browser, and schema introspection: on for data explorers.
+    graphiql: bool = True
+    introspection: bool = True
+    # Origins whose pages may call the API (CORS); "*" is any. Tokens travel in a header, never in a
+    # cookie, so a page on another origin cannot act as a user who did not hand it their token.
+    cors_origins: ListSetting = ("*",)
+    # Addresses or networks (CIDR) of the proxies in front of the app: the client's IP is the last
+    # X-Forwarded-For hop that none of them added. Without any, the socket's peer is the client.
+    trusted_proxies: ListSetting = ()
+
+    # Limits on one request, checked before any resolver runs (schema/limits.py). A request body over
+    # max_body_bytes is refused (413) before it is read whole; query texts over max_query_length are
+    # not parsed. Cost: each object 1, each connection's edges multiplied by its `first`.
+    query_limits: bool = True
+    max_body_bytes: int = 1_000_000
+    max_query_length: int = 20_000
+    max_query_tokens: int = 5_000
+    max_query_depth: int = 20
+    max_query_aliases: int = 30
+    max_root_fields: int = 10
+    max_query_fields: int = 500
+    max_repeated_fields: int = 10
+    max_query_cost: int = 10_000
+    max_variable_values: int = 1_000
+
+    # Rate limits, in Redis (feeds/budgets.py). Requests spend points (max(1, cost / 100), as GitHub
+    # counts them) from the viewer's budget, or the client IP's when anonymous; actions spend their own.
+    rate_limits: bool = True
+    budget_viewer: BudgetSetting = Budget(1500, 300)
+    budget_anonymous: BudgetSetting = Budget(300, 300)
+    budget_tweets: BudgetSetting = Budget(300, 3 * 3600)
+    budget_follows: BudgetSetting = Budget(400, 86_400)
+    budget_likes: BudgetSetting = Budget(1000, 86_400)
+    budget_uploads: BudgetSetting = Budget(30, 1800)
+    budget_upload_tickets: BudgetSetting = Budget(30, 1800)
+    budget_sign_ups: BudgetSetting = Budget(5, 1800)
+    budget_failed_logins: BudgetSetting = Budget(10, 900)  # per handle and client IP
+    budget_failed_logins_ip: BudgetSetting = Budget(25, 300)  # per client IP, whatever the handle
+    max_open_upload_tickets: int = 5
+
+    # Persisted queries: automatic (APQ) ones are kept in Redis, at most this many, each at most this
+    # long. With a trusted-documents manifest (Apollo's or Relay's JSON), only its documents run.
+    persisted_queries_max: int = 5_000
+    persisted_query_max_length: int = 20_000
+    trusted_documents: Path | None = None
 
     # GraphiQL's scripts and styles, served at /graphiql-assets; scripts/graphiql.sh fetches them into
     # the per-user cache (CHIRP_CACHE, as in scripts/env.sh).
@@ -90,6 +180,11 @@ class Settings(BaseSettings):
     @property
     def minio_endpoint(self) -> str:
         return f"{self.minio_host}:{self.minio_port}"
+
+    @property
+    def media_bucket_url(self) -> str:
+        """The media bucket on MinIO's S3 API, where presigned upload forms are posted."""
+        return f"{'https' if self.minio_secure else 'http'}://{self.minio_endpoint}/{self.media_bucket}"
 
 
 def chirp_cache() -> Path:

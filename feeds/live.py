@@ -36,6 +36,7 @@ class Listener:
     queue: asyncio.Queue[tuple[str, dict[str, Any]]]
     channels: frozenset[str] = frozenset()
     lost: bool = False
+    subscription: bool = True  # a client's subscription (counted in chirp_live_listeners), not a watch of the server's
 
     def offer(self, channel: str, message: dict[str, Any]) -> None:
         if self.lost:
@@ -76,8 +77,8 @@ class Relay:
         if self._pubsub is not None:
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    async def listen(self, channels: Iterable[str]) -> Listener:
-        listener = Listener(queue=asyncio.Queue(maxsize=self.queue_size))
+    async def listen(self, channels: Iterable[str], *, subscription: bool = True) -> Listener:
+        listener = Listener(queue=asyncio.Queue(maxsize=self.queue_size), subscription=subscription)
         await self.retune(listener, channels)
         return listener
 
@@ -100,11 +101,13 @@ class Relay:
                 await self._pubsub.subscribe(*added)
             if gone:
                 await self._pubsub.unsubscribe(*gone)
+            was_active = listener in self.active
             if wanted:
                 self.active.add(listener)
             else:
                 self.active.discard(listener)
-            metrics.LIVE_LISTENERS.set(len(self.active))
+            if listener.subscription and was_active != bool(wanted):
+                metrics.LIVE_LISTENERS.inc(1 if wanted else -1)
 
     async def leave(self, listener: Listener) -> None:
         await self.retune(listener, ())

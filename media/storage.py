@@ -1,10 +1,12 @@
-"""The media bucket's objects: content-addressed puts, presigned uploads, reads and deletes."""
+"""The media bucket's objects: content-addressed puts, presigned upload forms, reads and deletes."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, TypeVar, cast
 
 from minio import Minio
+from minio.datatypes import PostPolicy
 from minio.error import S3Error
 
 from media.client import call
@@ -34,8 +36,25 @@ async def put_if_absent(client: Minio, bucket: str, key: str, data: BinaryIO, le
     )
 
 
-async def presigned_put(client: Minio, bucket: str, key: str, expires: timedelta) -> str:
-    return await call(client.presigned_put_object, bucket, key, expires)
+@dataclass(frozen=True)
+class UploadForm:
+    """Where and how a browser or app POSTs one file straight to MinIO: a multipart form with
+    these fields, then the file last, as the field "file"."""
+
+    url: str
+    fields: dict[str, str]
+
+
+async def presigned_post(
+    client: Minio, bucket: str, bucket_url: str, key: str, expires_at: datetime, max_bytes: int
+) -> UploadForm:
+    """A signed POST policy for exactly this key and at most max_bytes: MinIO itself refuses a
+    larger file, so nothing bigger is ever stored."""
+    policy = PostPolicy(bucket, expires_at)
+    policy.add_equals_condition("key", key)
+    policy.add_content_length_range_condition(1, max_bytes)
+    fields = await call(client.presigned_post_policy, policy)
+    return UploadForm(url=bucket_url, fields={"key": key, **fields})
 
 
 def _read_object(client: Minio, bucket: str, key: str, consume: Callable[[BinaryIO], T]) -> T:

@@ -4,17 +4,26 @@ A Media node is written only once its bytes have passed every check and are stor
 upload leaves nothing in Neo4j or MinIO.
 """
 
+import logging
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
-from errors import BadInput, Forbidden, NotFound
+from redis.exceptions import RedisError
+
+from errors import BadInput, Forbidden, NotFound, RateLimited
+from feeds import tickets
 from graph import media as graph_media
 from graph.records import MediaRecord
 from media import ingest, storage
 from media.ingest import Stored
+from media.storage import UploadForm
+from resolvers.admission import Action, spend_action
 from resolvers.context import Context
+
+logger = logging.getLogger("chirp.media")
 
 MAX_ALT_TEXT = 1000  # Twitter's limit
 MAX_IMAGES = 4
@@ -23,7 +32,7 @@ MAX_IMAGES = 4
 @dataclass(frozen=True)
 class UploadTicket:
     upload_id: int
-    url: str
+    form: UploadForm
     expires_at: datetime
     max_byte_size: int
 
@@ -65,21 +74,52 @@ async def upload_media(ctx: Context, source: BinaryIO, alt_text: str | None) -> 
 
 
 async def create_media_upload(ctx: Context) -> UploadTicket:
-    """A URL to PUT one file to, straight into MinIO: for files too large for one API request."""
+    """A form to POST one file with, straight into MinIO: for files too large for one API request.
+    A viewer holds at most max_open_upload_tickets at once, and MinIO refuses a file over the
+    largest upload limit."""
     owner_id = ctx.viewer()
     settings = ctx.clients.settings
+    await spend_action(ctx, Action.UPLOAD_TICKET)
     upload_id = ctx.clients.ids.next_id()
-    lifetime = timedelta(seconds=settings.presigned_upload_seconds)
+    await open_ticket(ctx, owner_id, upload_id)
+    expires_at = datetime.now(UTC) + timedelta(seconds=settings.presigned_upload_seconds)
     key = ingest.incoming_key(owner_id, upload_id)
-    url = await storage.presigned_put(ctx.clients.minio, settings.media_bucket, key, lifetime)
-    return UploadTicket(upload_id, url, datetime.now(UTC) + lifetime, ingest.largest_limit(settings))
+    form = await storage.presigned_post(
+        ctx.clients.minio,
+        settings.media_bucket,
+        settings.media_bucket_url,
+        key,
+        expires_at,
+        ingest.largest_limit(settings),
+    )
+    return UploadTicket(upload_id, form, expires_at, ingest.largest_limit(settings))
+
+
+async def open_ticket(ctx: Context, owner_id: int, upload_id: int) -> None:
+    settings = ctx.clients.settings
+    key = ctx.clients.keys.upload_tickets(owner_id)
+    try:
+        wait = await tickets.open_ticket(
+            ctx.clients.redis, key, upload_id, settings.presigned_upload_seconds, settings.max_open_upload_tickets
+        )
+    except RedisError:
+        logger.warning("Redis is down: upload ticket given without counting it", exc_info=True)
+        return
+    if wait:
+        raise RateLimited(
+            f"you have {settings.max_open_upload_tickets} uploads open; complete one, or wait {round(wait)} s", wait
+        )
 
 
 async def complete_media_upload(ctx: Context, upload_id: int, alt_text: str | None) -> int:
     owner_id = ctx.viewer()
     alt_text = checked_alt_text(alt_text)
     key = ingest.incoming_key(owner_id, upload_id)
-    stored = await ingest.ingest_incoming(ctx.clients.minio, ctx.clients.settings, key)
+    try:
+        stored = await ingest.ingest_incoming(ctx.clients.minio, ctx.clients.settings, key)
+    finally:
+        with suppress(RedisError):
+            await tickets.close_ticket(ctx.clients.redis, ctx.clients.keys.upload_tickets(owner_id), upload_id)
     return await record_upload(ctx, owner_id, stored, alt_text)
 
 

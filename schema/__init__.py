@@ -2,13 +2,13 @@
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 
+from schema.admission import Admission
 from schema.errors import ContractErrors
+from schema.limits import QueryLimits
 from schema.mutation import Mutation
 from schema.notifications import Notification
-from schema.parsing import ParsedDocuments
 from schema.query import Query
 from schema.subscription import Subscription
 from schema.types import Tweet, User
@@ -19,16 +19,12 @@ class ChirpSchema(strawberry.Schema):
         """Client errors are not worth a log line; ContractErrors logs the unexpected ones."""
 
 
-def validation_cache() -> SchemaExtension:
-    """Validating a document costs about as much as executing it, so the outcome is cached per
-    document."""
-    return ValidationCache()
-
-
+# In this order: the limits on the query (parsing, validation and cost), then admission (the
+# token's standing and the request's budget), both before any resolver runs.
 schema = ChirpSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     types=[User, Tweet, Notification],
-    extensions=[ContractErrors, ParsedDocuments, validation_cache],
+    extensions=[ContractErrors, QueryLimits, Admission],
 )

@@ -38,3 +38,9 @@ class CreateTweetInput:
 class EditTweetInput:
     id: strawberry.ID
     text: str
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str

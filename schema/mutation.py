@@ -1,18 +1,27 @@
 """The Mutation root: each checks who asks, validates, writes, and returns what changed."""
 
-from typing import BinaryIO, cast
-
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
+from errors import BadInput
 from resolvers import accounts, follows, notifications, tweets
 from resolvers import media as media_resolvers
 from resolvers.ids import from_global_id, to_global_id
-from schema.inputs import CreateTweetInput, EditTweetInput, LogInInput, SignUpInput, UpdateProfileInput
+from schema.directives import PASSWORD_WORK
+from schema.inputs import (
+    ChangePasswordInput,
+    CreateTweetInput,
+    EditTweetInput,
+    LogInInput,
+    SignUpInput,
+    UpdateProfileInput,
+)
 from schema.types import (
     AuthPayload,
     ContextInfo,
     DeletePayload,
+    FormField,
     Media,
     MediaUpload,
     Tweet,
@@ -25,14 +34,25 @@ from schema.types import (
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @strawberry.mutation(directives=PASSWORD_WORK)
     async def sign_up(self, info: ContextInfo, input: SignUpInput) -> AuthPayload:
         token, user = await accounts.sign_up(info.context, input.handle, input.display_name, input.password)
         return AuthPayload(token=token, user=User.of(user))
 
-    @strawberry.mutation
+    @strawberry.mutation(directives=PASSWORD_WORK)
     async def log_in(self, info: ContextInfo, input: LogInInput) -> AuthPayload:
         token, user_id = await accounts.log_in(info.context, input.handle, input.password)
+        return AuthPayload(token=token, user=await load_user(info, user_id))
+
+    @strawberry.mutation(description="Revokes the token this request carries.")
+    async def log_out(self, info: ContextInfo) -> bool:
+        return await accounts.log_out(info.context)
+
+    @strawberry.mutation(
+        description="Revokes every earlier token of the viewer and returns a new one.", directives=PASSWORD_WORK
+    )
+    async def change_password(self, info: ContextInfo, input: ChangePasswordInput) -> AuthPayload:
+        token, user_id = await accounts.change_password(info.context, input.current_password, input.new_password)
         return AuthPayload(token=token, user=await load_user(info, user_id))
 
     @strawberry.mutation
@@ -85,16 +105,20 @@ class Mutation:
 
     @strawberry.mutation(description="One file, sent in this request (the GraphQL multipart request spec).")
     async def upload_media(self, info: ContextInfo, file: Upload, alt_text: str | None = None) -> Media:
-        # Starlette hands the part over as an UploadFile, spooled to disk past 1 MB.
-        source = cast(BinaryIO, file.file)  # type: ignore[attr-defined]
+        # Starlette hands the part over as an UploadFile, spooled to disk past 1 MB; anything else
+        # (a string in a JSON body) is no file.
+        if not isinstance(file, UploadFile):
+            raise BadInput("send the file in a multipart request (the GraphQL multipart request spec)")
+        source = file.file
         return await media_by_id(info, await media_resolvers.upload_media(info.context, source, alt_text))
 
-    @strawberry.mutation(description="A presigned URL to upload a file too large for one request.")
+    @strawberry.mutation(description="A presigned form to upload a file too large for one request.")
     async def create_media_upload(self, info: ContextInfo) -> MediaUpload:
         ticket = await media_resolvers.create_media_upload(info.context)
         return MediaUpload(
             upload_id=strawberry.ID(to_global_id("MediaUpload", ticket.upload_id)),
-            url=ticket.url,
+            url=ticket.form.url,
+            fields=[FormField(name=name, value=value) for name, value in ticket.form.fields.items()],
             expires_at=ticket.expires_at,
             max_byte_size=ticket.max_byte_size,
         )

@@ -5,10 +5,12 @@ import strawberry
 from errors import NotFound
 from resolvers import accounts, notifications, timeline
 from resolvers.ids import parse_global_id
+from schema.directives import CONNECTION
 from schema.notifications import NotificationConnection, notification_connection, notification_or_none
 from schema.types import (
     ContextInfo,
     Node,
+    RateLimit,
     Tweet,
     TweetConnection,
     User,
@@ -65,7 +67,8 @@ class Query:
         return await load_tweet_or_none(info, raw_id_or_none(id, "Tweet"))
 
     @strawberry.field(
-        description="Tweets and retweets by the accounts the viewer follows, and the viewer's own, newest first."
+        description="Tweets and retweets by the accounts the viewer follows, and the viewer's own, newest first.",
+        directives=CONNECTION,
     )
     async def home_timeline(
         self, info: ContextInfo, first: int | None = 20, after: str | None = None
@@ -73,7 +76,11 @@ class Query:
         page = await timeline.home_timeline(info.context, first, after)
         return await tweet_connection(info, page)
 
-    @strawberry.field
+    @strawberry.field(description="The viewer's (or, anonymous, the client's) request budget.")
+    def rate_limit(self, info: ContextInfo) -> RateLimit:
+        return RateLimit.of(info.context)
+
+    @strawberry.field(directives=CONNECTION)
     async def notifications(
         self, info: ContextInfo, first: int | None = 20, after: str | None = None
     ) -> NotificationConnection:

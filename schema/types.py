@@ -7,7 +7,7 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import strawberry
@@ -18,8 +18,11 @@ from graph.records import MediaRecord, Page, TweetRecord, UserRecord, created_at
 from resolvers import connections
 from resolvers.context import Context, RecordsLoader
 from resolvers.ids import to_cursor, to_global_id
+from resolvers.media import MAX_IMAGES
+from schema.directives import CONNECTION, ListSize
 
 ContextInfo = Info[Context, None]
+ASSUMED_MENTIONS = 10  # for the cost of a tweet's mentions; a tweet may name more
 R = TypeVar("R")
 
 
@@ -79,12 +82,22 @@ class Media(Node):
         )
 
 
+@strawberry.type(description="One field of an HTML form.")
+class FormField:
+    name: str
+    value: str
+
+
 @strawberry.type
 class MediaUpload:
-    """Where to PUT a file too large for one API request; completeMediaUpload then checks it."""
+    """Where to send a file too large for one API request; completeMediaUpload then checks it."""
 
     upload_id: strawberry.ID
-    url: str = strawberry.field(description="A presigned URL: PUT the file's bytes to it, before expiresAt.")
+    url: str = strawberry.field(
+        description="POST a multipart/form-data body here, before expiresAt: every one of `fields`, then the file "
+        "as the field `file`. MinIO refuses a file over maxByteSize."
+    )
+    fields: list[FormField]
     expires_at: datetime
     max_byte_size: int
 
@@ -144,22 +157,22 @@ class User(Node):
             return False
         return await info.context.follows_viewer.load(self.record.id)
 
-    @strawberry.field(description="The user's own tweets, retweets and replies, newest first.")
+    @strawberry.field(description="The user's own tweets, retweets and replies, newest first.", directives=CONNECTION)
     async def tweets(self, info: ContextInfo, first: int | None = 20, after: str | None = None) -> TweetConnection:
         page = await connections.user_tweets(info.context, self.record.id, first, after)
         return await tweet_connection(info, page)
 
-    @strawberry.field
+    @strawberry.field(directives=CONNECTION)
     async def followers(self, info: ContextInfo, first: int | None = 20, after: str | None = None) -> UserConnection:
         page = await connections.followers(info.context, self.record.id, first, after)
         return await user_connection(info, page)
 
-    @strawberry.field
+    @strawberry.field(directives=CONNECTION)
     async def following(self, info: ContextInfo, first: int | None = 20, after: str | None = None) -> UserConnection:
         page = await connections.following(info.context, self.record.id, first, after)
         return await user_connection(info, page)
 
-    @strawberry.field
+    @strawberry.field(directives=CONNECTION)
     async def likes(self, info: ContextInfo, first: int | None = 20, after: str | None = None) -> TweetConnection:
         page = await connections.user_likes(info.context, self.record.id, first, after)
         return await tweet_connection(info, page)
@@ -208,11 +221,11 @@ class Tweet(Node):
             record=record,
         )
 
-    @strawberry.field
+    @strawberry.field(directives=[ListSize(assumed_size=MAX_IMAGES)])
     async def media(self, info: ContextInfo) -> list[Media]:
         return await media_of(info, self.record.media_ids)
 
-    @strawberry.field
+    @strawberry.field(directives=[ListSize(assumed_size=ASSUMED_MENTIONS)])
     async def mentions(self, info: ContextInfo) -> list[User]:
         found = await info.context.users.load_many(list(self.record.mention_ids))
         return [User.of(record) for record in found if record is not None]
@@ -221,7 +234,7 @@ class Tweet(Node):
     async def in_reply_to(self, info: ContextInfo) -> Tweet | None:
         return await load_tweet_or_none(info, self.record.in_reply_to_id)
 
-    @strawberry.field
+    @strawberry.field(directives=CONNECTION)
     async def replies(self, info: ContextInfo, first: int | None = 20, after: str | None = None) -> TweetConnection:
         page = await connections.replies(info.context, self.record.subject_id, first, after)
         return await tweet_connection(info, page)
@@ -255,6 +268,28 @@ class UserConnection:
 class AuthPayload:
     token: str
     user: User
+
+
+@strawberry.type(description="A request budget, in points: a request spends max(1, its cost / 100).")
+class RateLimit:
+    cost: int = strawberry.field(description="Points the current request cost.")
+    limit: int = strawberry.field(description="Points in the viewer's budget per window.")
+    remaining: int
+    reset_at: datetime
+    window_seconds: int = strawberry.field(description="The budget refills in full over this many seconds.")
+
+    @classmethod
+    def of(cls, context: Context) -> RateLimit:
+        admitted = context.admitted
+        if admitted is None:  # the Admission extension runs before every resolver
+            raise RuntimeError("rateLimit read before the request was admitted")
+        return cls(
+            cost=admitted.points,
+            limit=admitted.budget.limit,
+            remaining=admitted.charge.remaining,
+            reset_at=datetime.now(UTC) + timedelta(seconds=admitted.charge.reset_after),
+            window_seconds=admitted.budget.period,
+        )
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 # data stays apart), the data set generated once, then every measurement. Arguments go to
 # `python -m bench` (--help lists them). Results: a table on stdout, JSON under bench/results/.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export CHIRP_ENV=development  # its own services, with the development secrets
 export CHIRP_STATE=$CHIRP_STATE/bench
 export NEO4J_PORT=${BENCH_NEO4J_PORT:-17687} REDIS_PORT=${BENCH_REDIS_PORT:-16379} MINIO_PORT=${BENCH_MINIO_PORT:-19000}
 export NEO4J_HEAP=${BENCH_NEO4J_HEAP:-4g} NEO4J_PAGECACHE_MB=${BENCH_NEO4J_PAGECACHE_MB:-4096}

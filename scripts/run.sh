@@ -2,6 +2,8 @@
 # Starts Chirp with everything it needs (services, API, fan-out worker) and prints the GraphiQL URL.
 # Ctrl-C stops the API; the services keep running (scripts/services.sh stop ends them).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Development mode: the shipped development secrets are accepted (production refuses them; deployment.py).
+export CHIRP_ENV=development
 "$CHIRP_ROOT/scripts/services.sh" start
 "$CHIRP_ROOT/scripts/graphiql.sh"
 ensure_uv

@@ -2,6 +2,8 @@
 # The whole test suite (lint, types, pytest) against the real services, starting them first if needed.
 # Arguments go to pytest. pytest exits 5 when it collects no test, so an empty run fails too.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Development mode: the shipped development secrets are accepted (production refuses them; deployment.py).
+export CHIRP_ENV=development
 "$CHIRP_ROOT/scripts/services.sh" start
 "$CHIRP_ROOT/scripts/graphiql.sh"
 # The browser test (tests/test_graphiql.py) drives Debian's Chromium with Playwright: no browser download.

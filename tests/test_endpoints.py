@@ -1,58 +1,11 @@
 """The app's HTTP surface: health, readiness (against a Redis this test stops and starts), GraphQL."""
 
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Settings
-from tests.processes import free_port
-
-
-class RedisProcess:
-    """A real redis-server of the test's own, so stopping it disturbs no other test."""
-
-    def __init__(self, port: int, directory: Path) -> None:
-        self.port = port
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        server = shutil.which("redis-server")
-        assert server, "redis-server is installed by scripts/services.sh"
-        self.process = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    redis = RedisProcess(free_port(), tmp_path)
-    redis.start()
-    yield redis
-    if redis.process is not None and redis.process.poll() is None:
-        redis.stop()
+from tests.conftest import RedisProcess
 
 
 @pytest.fixture
@@ -90,7 +43,9 @@ def test_readyz_follows_redis_without_restart(settings: Settings, own_redis: Red
 def test_graphql_answers_typename(client: TestClient) -> None:
     response = client.post("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 200
-    assert response.json() == {"data": {"__typename": "Query"}}
+    body = response.json()
+    assert body["data"] == {"__typename": "Query"}
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 0
 
 
 def test_graphiql_in_the_browser(client: TestClient) -> None:

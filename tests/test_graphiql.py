@@ -69,7 +69,7 @@ def test_graphiql_runs_a_query_in_chromium(settings: Settings, tmp_path: Path) -
         finally:
             browser.close()
 
-    assert json.loads(shown) == {"data": {"user": {"handle": handle, "displayName": f"Name {handle}"}}}
+    assert json.loads(shown)["data"] == {"user": {"handle": handle, "displayName": f"Name {handle}"}}
     assert errors == []
     hosts = {urlsplit(url).hostname for url in requests if urlsplit(url).scheme in ("http", "https")}
     assert hosts == {"127.0.0.1"}, requests

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from settings import Settings
+from settings import Budget, Settings
 from tests.conftest import Api, drain, forget_prefix, isolated_settings
 from tests.processes import app_process, pid_of
 
@@ -124,7 +124,15 @@ async def listening(base_url: str, count: int) -> None:
 
 @pytest.fixture
 def live_settings() -> Iterator[Settings]:
-    test_settings = isolated_settings(celebrity_threshold=2, live_queue_size=64)
+    """Budgets and limits with room for the stalled subscriber's 1,000 tweets and 600-field updates."""
+    test_settings = isolated_settings(
+        celebrity_threshold=2,
+        live_queue_size=64,
+        max_query_aliases=1000,
+        max_query_fields=1000,
+        budget_tweets=Budget(10_000, 60),
+        budget_viewer=Budget(100_000, 60),
+    )
     yield test_settings
     asyncio.run(forget_prefix(test_settings))
 

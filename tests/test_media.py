@@ -283,8 +283,14 @@ def test_the_same_image_is_stored_once(api: Api, minio: Minio, settings: Setting
     assert len(objects(minio, settings)) == 2  # the cleaned image and its thumbnail
 
 
-START = "mutation { createMediaUpload { uploadId url expiresAt maxByteSize } }"
+START = "mutation { createMediaUpload { uploadId url fields { name value } expiresAt maxByteSize } }"
 COMPLETE = f'mutation($id: ID!) {{ completeMediaUpload(uploadId: $id, altText: "big") {{ {MEDIA_FIELDS} }} }}'
+
+
+def post_form(ticket: dict[str, Any], data: bytes) -> httpx.Response:
+    """What a browser does with a createMediaUpload ticket: its form fields, then the file."""
+    fields = {field["name"]: field["value"] for field in ticket["fields"]}
+    return httpx.post(ticket["url"], data=fields, files={"file": ("upload", data)})
 
 
 def test_the_presigned_path_checks_like_the_other(api: Api, minio: Minio, settings: Settings) -> None:
@@ -292,7 +298,7 @@ def test_the_presigned_path_checks_like_the_other(api: Api, minio: Minio, settin
     ticket = api.data(START, token=alice.token)["createMediaUpload"]
     assert ticket["maxByteSize"] == settings.max_video_bytes
     data = jpeg_with_gps()
-    assert httpx.put(ticket["url"], content=data).status_code == 200
+    assert post_form(ticket, data).status_code == 204
     assert objects(minio, settings, "incoming/") != []
 
     assert api.error_code(COMPLETE, {"id": ticket["uploadId"]}, mallory.token) == "NOT_FOUND"
@@ -306,7 +312,7 @@ def test_the_presigned_path_checks_like_the_other(api: Api, minio: Minio, settin
     assert api.error_code(COMPLETE, {"id": ticket["uploadId"]}, alice.token) == "NOT_FOUND"  # used up
 
     refused = api.data(START, token=alice.token)["createMediaUpload"]
-    assert httpx.put(refused["url"], content=zip_bytes()).status_code == 200
+    assert post_form(refused, zip_bytes()).status_code == 204
     assert api.error_code(COMPLETE, {"id": refused["uploadId"]}, alice.token) == "BAD_USER_INPUT"
     assert objects(minio, settings, "incoming/") == []
     assert len(objects(minio, settings)) == 2  # only the first upload's image and thumbnail
@@ -315,8 +321,8 @@ def test_the_presigned_path_checks_like_the_other(api: Api, minio: Minio, settin
 def test_the_presigned_url_does_not_serve_pending_uploads(api: Api, settings: Settings) -> None:
     alice = api.sign_up()
     ticket = api.data(START, token=alice.token)["createMediaUpload"]
-    assert httpx.put(ticket["url"], content=small_png()).status_code == 200
-    key = ticket["url"].split(f"/{settings.media_bucket}/", 1)[1].split("?", 1)[0]
+    assert post_form(ticket, small_png()).status_code == 204
+    key = next(field["value"] for field in ticket["fields"] if field["name"] == "key")
     assert key.startswith("incoming/")
     assert httpx.get(f"{settings.cdn_base_url}{key}").status_code != 200
 
@@ -341,3 +347,38 @@ def test_without_minio_uploads_are_unavailable_and_text_still_posts(settings: Se
         assert api.error_code(START, token=alice.token) == "SERVICE_UNAVAILABLE"
         tweet = api.data('mutation { createTweet(input: {text: "still here"}) { text } }', token=alice.token)
         assert tweet["createTweet"]["text"] == "still here"
+
+
+def test_minio_refuses_a_presigned_upload_over_the_limit(settings: Settings, minio: Minio) -> None:
+    """The form's policy carries the size limit, so MinIO itself refuses a larger file, and
+    another key than the ticket's."""
+    small = settings.model_copy(update={"max_image_bytes": 1000, "max_gif_bytes": 1000, "max_video_bytes": 1000})
+    with TestClient(create_app(small)) as client:
+        api = Api(client)
+        alice = api.sign_up()
+        ticket = api.data(START, token=alice.token)["createMediaUpload"]
+        assert ticket["maxByteSize"] == 1000
+        too_big = post_form(ticket, b"\0" * 1001)
+        assert too_big.status_code == 400
+        assert "EntityTooLarge" in too_big.text
+        fields = {field["name"]: field["value"] for field in ticket["fields"]} | {"key": "media/forged.png"}
+        forged = httpx.post(ticket["url"], data=fields, files={"file": ("upload", small_png())})
+        assert forged.status_code == 403
+        assert objects(minio, small) == []
+        assert post_form(ticket, small_png()).status_code == 204
+
+
+def test_a_viewer_holds_a_bounded_number_of_open_tickets(settings: Settings) -> None:
+    capped = settings.model_copy(update={"max_open_upload_tickets": 2})
+    with TestClient(create_app(capped)) as client:
+        api = Api(client)
+        alice, bob = api.sign_up(), api.sign_up()
+        first = api.data(START, token=alice.token)["createMediaUpload"]
+        api.data(START, token=alice.token)
+        body = api.execute(START, token=alice.token)
+        assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert body["errors"][0]["extensions"]["retryAfter"] > 0
+        api.data(START, token=bob.token)  # the cap is per viewer
+        assert post_form(first, small_png()).status_code == 204
+        api.data(COMPLETE, {"id": first["uploadId"]}, alice.token)  # completing closes the ticket
+        api.data(START, token=alice.token)

@@ -4,12 +4,7 @@ The counter sits at the driver: every Bolt RUN message the driver sends is logge
 DEBUG level, and counted here.
 """
 
-import logging
-from collections.abc import Iterator
-
-import pytest
-
-from tests.conftest import Account, Api
+from tests.conftest import Account, Api, RunCounter
 
 TIMELINE = """
 query($first: Int) {
@@ -25,28 +20,6 @@ query($first: Int) {
   }
 }
 """
-
-
-class RunCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.runs = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "C: RUN" in record.getMessage():
-            self.runs += 1
-
-
-@pytest.fixture
-def bolt_runs() -> Iterator[RunCounter]:
-    counter = RunCounter()
-    driver_logger = logging.getLogger("neo4j")
-    previous = driver_logger.level
-    driver_logger.setLevel(logging.DEBUG)
-    driver_logger.addHandler(counter)
-    yield counter
-    driver_logger.removeHandler(counter)
-    driver_logger.setLevel(previous)
 
 
 def queries_for_page(api: Api, counter: RunCounter, viewer: Account, first: int) -> int:

@@ -1,0 +1,1 @@
+"""The HTTP edge: the GraphQL view and what guards it before GraphQL runs."""
