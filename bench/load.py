@@ -5,11 +5,13 @@ latency from the request's scheduled time, so a slow server cannot hide its queu
 """
 
 import asyncio
+import hashlib
 import json
 import re
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +24,32 @@ QUERY = """query { homeTimeline(first: 20) { edges { cursor node {
   retweetOf { id text author { handle } }
 } } pageInfo { hasNextPage endCursor } } }"""
 
+# The page requested by its persisted query's hash (APQ), as a GET an HTTP cache could keep.
+PERSISTED = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(QUERY.encode()).hexdigest()}}
+PERSISTED_PATH = "/graphql?" + urllib.parse.urlencode({"extensions": json.dumps(PERSISTED)})
+
 WRK_SCRIPT = """
 local tokens = {%s}
-local body = %s
+local method, path, body = %s, %s, %s
 local counter = 0
 request = function()
   counter = counter + 1
   local token = tokens[(counter %% #tokens) + 1]
   local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
-  return wrk.format("POST", "/graphql", headers, body)
+  return wrk.format(method, path, headers, body)
 end
 """
+
+
+async def register_persisted(base_url: str, token: str) -> None:
+    """Sends the query once with its hash, as an APQ client does after PERSISTED_QUERY_NOT_FOUND."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": QUERY, "extensions": PERSISTED},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert "errors" not in response.json(), response.text
 
 
 @dataclass(frozen=True)
@@ -44,10 +61,14 @@ class Latency:
     p99_ms: float
 
 
-def max_throughput(base_url: str, tokens: list[str], seconds: float, connections: int = 16) -> float:
-    """Requests per second that wrk sustains, closed loop, cycling through the viewers' tokens."""
-    body = json.dumps({"query": QUERY})
-    script = WRK_SCRIPT % (", ".join(json.dumps(token) for token in tokens), json.dumps(body))
+def max_throughput(
+    base_url: str, tokens: list[str], seconds: float, connections: int = 16, *, persisted: bool = False
+) -> float:
+    """Requests per second that wrk sustains, closed loop, cycling through the viewers' tokens: the
+    query's text by POST, or (persisted) its hash alone by GET, once registered (register_persisted)."""
+    request = ("GET", PERSISTED_PATH, None) if persisted else ("POST", "/graphql", json.dumps({"query": QUERY}))
+    quoted = ["nil" if part is None else json.dumps(part) for part in request]
+    script = WRK_SCRIPT % (", ".join(json.dumps(token) for token in tokens), *quoted)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
     try:

@@ -18,7 +18,7 @@ from bench.caches import bytes_per_entry, cold_rebuild
 from bench.fanout import fanout_speed
 from bench.floor import floor_rate
 from bench.generate import ID_BASE, Shape, already_generated, generate
-from bench.load import QUERY, latency_at, max_throughput
+from bench.load import QUERY, latency_at, max_throughput, register_persisted
 from bench.visible import Visible, post_and_watch, published, subscribed
 from feeds import events
 from feeds.client import open_redis
@@ -62,9 +62,35 @@ async def process(args: list[str], env: dict[str, str], ready_url: str | None = 
         await asyncio.wait_for(child.wait(), timeout=30)
 
 
-def api(engine: str) -> Any:
+def api(engine: str, **env: str) -> Any:
     command = [sys.executable, "-m", "uvicorn", "app:app", "--port", str(API_PORT), "--log-level", "warning"]
-    return process(command, {"TIMELINE_ENGINE": engine}, ready_url=f"http://127.0.0.1:{API_PORT}/readyz")
+    return process(command, {"TIMELINE_ENGINE": engine, **env}, ready_url=f"http://127.0.0.1:{API_PORT}/readyz")
+
+
+UNPROTECTED = {"QUERY_LIMITS": "false", "RATE_LIMITS": "false"}
+
+
+async def protection_phase(tokens: list[str], seconds: float) -> dict[str, float]:
+    """The cost of the protection: hybrid's maximum throughput with the query limits and the rate
+    limits on, then off, twice each, alternating (so that drift over the run weighs on both);
+    and, protected, the page requested by its persisted query's hash over GET."""
+    base_url = f"http://127.0.0.1:{API_PORT}"
+    runs: dict[str, list[float]] = {"on": [], "off": []}
+    for setting in ("on", "off", "on", "off"):
+        async with api("hybrid", **({} if setting == "on" else UNPROTECTED)):
+            runs[setting].append(max_throughput(base_url, tokens, seconds))
+    async with api("hybrid"):
+        await register_persisted(base_url, tokens[0])
+        persisted = max_throughput(base_url, tokens, seconds, persisted=True)
+        text = max_throughput(base_url, tokens, seconds)
+    on, off = sum(runs["on"]) / 2, sum(runs["off"]) / 2
+    return {
+        "on_rps": on,
+        "off_rps": off,
+        "on_over_off": on / off,
+        "persisted_get_rps": persisted,
+        "text_post_rps": text,
+    }
 
 
 async def degrees(clients: Clients) -> list[tuple[int, int, int]]:
@@ -153,6 +179,8 @@ async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> N
                 latency = await latency_at(base_url, group_tokens, throughput / 2, seconds)
                 report["http"][f"{engine}/{group}"] = {"max_rps": throughput, **asdict(latency)}
                 print(f"{engine}/{group}: {throughput:.0f} req/s; p50/p99 at half load", latency.p50_ms, latency.p99_ms)
+    report["protection"] = await protection_phase(tokens["sampled"], seconds)
+    print("protection:", report["protection"])
     report["floor"] = {
         group: await floor_rate(clients, group_tokens[:50], seconds) for group, group_tokens in tokens.items()
     }
@@ -231,6 +259,21 @@ def print_report(report: dict[str, Any]) -> None:
             ("  hybrid p50 / p99 at half load", f"{hybrid['p50_ms']:.1f} / {hybrid['p99_ms']:.1f} ms", "p99 <= 20 ms"),
             ("  pull-only p50 / p99 at half load", f"{pull['p50_ms']:.1f} / {pull['p99_ms']:.1f} ms", ""),
         ]
+    protection = report["protection"]
+    rows += [
+        ("[sampled viewers, hybrid]", "", ""),
+        (
+            "  max throughput, limits on / off",
+            f"{protection['on_rps']:.0f} / {protection['off_rps']:.0f} req/s",
+            "",
+        ),
+        ("  on / off (the cost of the protection)", f"{protection['on_over_off']:.1%}", ">= 95%"),
+        (
+            "  persisted hash by GET / full text by POST",
+            f"{protection['persisted_get_rps']:.0f} / {protection['text_post_rps']:.0f} req/s",
+            "",
+        ),
+    ]
     fanout, visible, subscriber = report["fanout"], report["visible"], report["subscriber"]
     rebuild, memory = report["cold_rebuild"], report["memory"]
     rows += [
