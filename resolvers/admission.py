@@ -138,11 +138,12 @@ async def tokens_revoked(ctx: Context, user_id: int, generation: int, revoked: d
 
 
 async def spend_action(ctx: Context, action: Action) -> None:
-    """One unit of the viewer's budget for this action; RATE_LIMITED when it is spent."""
+    """One unit of the viewer's budget for this action (UNAUTHENTICATED without a viewer, even
+    with rate limits off); RATE_LIMITED when it is spent."""
+    viewer_id = ctx.viewer()
     settings = ctx.clients.settings
     if not settings.rate_limits:
         return
-    viewer_id = ctx.viewer()
     key = ctx.clients.keys.budget(user_tag(viewer_id), action.name.lower())
     try:
         charge = await budgets.spend(ctx.clients.redis, key, action.budget(ctx), 1)
@@ -164,8 +165,12 @@ class CredentialBudgets:
     keys: tuple[tuple[str, Budget], ...]
 
     async def refund(self, ctx: Context) -> None:
+        """Best effort: the password was right, and a lost refund costs its owner one attempt."""
         for key, budget in self.keys:
-            await credential_spend(ctx, key, budget, -1)
+            try:
+                await budgets.spend(ctx.clients.redis, key, budget, -1)
+            except RedisError:
+                logger.warning("a failed-login budget was not given back", exc_info=True)
 
 
 async def credential_spend(ctx: Context, key: str, budget: Budget, cost: int) -> Charge:

@@ -4,6 +4,7 @@ the event loop; and GraphQL over HTTP as its spec says, CORS, /metrics behind it
 
 import asyncio
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -53,6 +54,17 @@ def test_production_wants_a_long_jwt_secret_and_no_shipped_password() -> None:
         "MINIO_ROOT_PASSWORD is the development value shipped in the repository",
     ]
     assert deployment_problems(isolated_settings()) == []  # development accepts them
+
+
+def test_compose_ships_no_secret_and_a_redis_password() -> None:
+    """docker-compose.yml runs production: each secret must come from the environment or .env."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for name in ("JWT_SECRET", "NEO4J_PASSWORD", "MINIO_ROOT_PASSWORD", "REDIS_PASSWORD"):
+        uses = re.findall(r"\$\{" + name + r"(:?[-?])?", compose)
+        assert uses, name
+        assert set(uses) == {":?"}, f"{name} has a default in docker-compose.yml"
+    assert '"--requirepass", "${REDIS_PASSWORD' in compose
+    assert "CHIRP_ENV" not in compose + (ROOT / "Dockerfile").read_text()
 
 
 def test_metrics_want_their_own_token() -> None:
