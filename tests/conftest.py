@@ -1,7 +1,9 @@
 """Fixtures for tests against the real Neo4j, Redis and MinIO (started by scripts/test.sh)."""
 
 import asyncio
+import json
 import logging
+import re
 import shutil
 import socket
 import subprocess
@@ -49,6 +51,19 @@ def isolated_settings(**overrides: Any) -> Settings:
         "budget_anonymous": Budget(100_000, 60),
     }
     return Settings(**(fields | overrides))
+
+
+# Internals that must never reach a client: driver and store names, stack traces, the query language,
+# source files, exception classes.
+LEAK_WORDS = re.compile(r"neo4j|redis|minio|traceback|cypher|site-packages|\w+\.py\b", re.IGNORECASE)
+EXCEPTION_CLASS = re.compile(
+    r"\b[A-Z]\w*(?:Error|Exception|Warning)\b|\b(?:KeyboardInterrupt|StopIteration|StopAsyncIteration|SystemExit)\b"
+)
+
+
+def leaks(text: str) -> list[str]:
+    """What in the text names an internal."""
+    return [found.group() for pattern in (LEAK_WORDS, EXCEPTION_CLASS) for found in pattern.finditer(text)]
 
 
 @pytest.fixture
@@ -116,10 +131,28 @@ class Api:
         self.client = client
         self.headers = headers or {}  # sent with every request (an X-Forwarded-For, say)
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
-        """The raw response (Starlette's TestClient, or an httpx client in tests of real processes)."""
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
+        """The raw response (Starlette's TestClient, or an httpx client in tests of real processes).
+
+        With files, keyed by where each goes ("variables.file": (name, bytes, content type)), a GraphQL
+        multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec)."""
         headers = self.headers | ({"Authorization": f"Bearer {token}"} if token else {})
-        return self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        operations = {"query": query, "variables": variables or {}}
+        if not files:
+            return self.client.post("/graphql", json=operations, headers=headers)
+        file_map = {str(number): [path] for number, path in enumerate(files)}
+        return self.client.post(
+            "/graphql",
+            data={"operations": json.dumps(operations), "map": json.dumps(file_map)},
+            files={str(number): part for number, part in enumerate(files.values())},
+            headers=headers,
+        )
 
     def execute(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
         """The body of an answer: 200, or 429 for one that is nothing but rate-limited."""

@@ -52,13 +52,8 @@ def objects(minio: Minio, settings: Settings, prefix: str = "") -> list[str]:
 def upload(
     api: Api, account: Account, data: bytes, filename: str, content_type: str, alt: str | None = None
 ) -> dict[str, Any]:
-    """A GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec)."""
-    operations = {"query": UPLOAD, "variables": {"file": None, "alt": alt}}
-    response = api.client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
-        files={"0": (filename, data, content_type)},
-        headers={"Authorization": f"Bearer {account.token}"},
+    response = api.post(
+        UPLOAD, {"file": None, "alt": alt}, account.token, {"variables.file": (filename, data, content_type)}
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
