@@ -1,5 +1,6 @@
 """The viewer's notifications (created by the fan-out worker: see feeds/notify.py)."""
 
+from errors import NotFound
 from graph import notifications
 from graph.records import Page
 from resolvers.connections import page
@@ -18,5 +19,11 @@ async def unread_count(ctx: Context) -> int:
 
 
 async def mark_read(ctx: Context, up_to_id: int | None) -> int:
-    """Marks the viewer's notifications read, up to this one (all of them when None); returns how many."""
-    return await notifications.mark_read(ctx.neo4j, ctx.viewer(), up_to_id)
+    """Marks the viewer's notifications read, up to this one (all of them when None); returns how many.
+    The one named must be the viewer's own: anyone else's is NOT_FOUND, as node(id) hides it."""
+    viewer_id = ctx.viewer()
+    if up_to_id is not None:
+        named = await ctx.notifications.load(up_to_id)
+        if named is None or named.recipient_id != viewer_id:
+            raise NotFound("no such notification")
+    return await notifications.mark_read(ctx.neo4j, viewer_id, up_to_id)
