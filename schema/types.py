@@ -333,10 +333,13 @@ async def tweets_of(info: ContextInfo, records: Sequence[TweetRecord | None], *,
         context.tweets, (record.retweet_of_id for record in present if record.retweet_of_id is not None)
     )
     shown_records = {record.id: record for record in present} | originals
+    # Asked first: a revoked token raises here, and raising between the two loads below would
+    # leave the first one's coroutine never awaited.
+    viewer_id = context.optional_viewer()
     authors, flags = await asyncio.gather(
         load(context.users, (record.author_id for record in shown_records.values())),
         load(context.viewer_tweet_flags, (record.subject_id for record in present))
-        if context.optional_viewer() is not None
+        if viewer_id is not None
         else no_flags(),
     )
     shown = Shown(
