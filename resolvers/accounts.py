@@ -11,6 +11,7 @@ from resolvers.auth import issue_token
 from resolvers.context import Context
 from resolvers.hydration import forget_users
 from resolvers.media import check_avatar
+from resolvers.text import CONTROL
 
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 MAX_DISPLAY_NAME = 50
@@ -22,6 +23,8 @@ def check_display_name(display_name: str) -> str:
     name = display_name.strip()
     if not 1 <= len(name) <= MAX_DISPLAY_NAME:
         raise BadInput(f"a display name has 1 to {MAX_DISPLAY_NAME} characters")
+    if CONTROL.search(name):
+        raise BadInput("a display name cannot contain control characters")
     return name
 
 
@@ -91,6 +94,8 @@ async def update_profile(ctx: Context, display_name: str | None, bio: str | None
     viewer_id = ctx.viewer()
     if bio is not None and len(bio) > MAX_BIO:
         raise BadInput(f"a bio has at most {MAX_BIO} characters")
+    if bio is not None and CONTROL.search(bio):
+        raise BadInput("a bio cannot contain control characters")
     if avatar_media_id is not None:
         await check_avatar(ctx, avatar_media_id)
     await users.update_profile(

@@ -184,6 +184,15 @@ def test_update_profile_sets_display_name_and_bio(api: Api) -> None:
     assert (stored["displayName"], stored["bio"]) == ("New Name", "Only the bio.")
 
 
+def test_profiles_refuse_control_characters(api: Api) -> None:
+    account = api.sign_up()
+    for field in ("displayName", "bio"):
+        assert api.error_code(UPDATE_PROFILE, {"input": {field: "bell\x07"}}, account.token) == "BAD_USER_INPUT"
+    sign_up = {"input": {"handle": f"c{account.handle[1:12]}", "displayName": "nul\x00", "password": "correct horse"}}
+    assert api.error_code(SIGN_UP, sign_up) == "BAD_USER_INPUT"
+    assert get_user(api, account.handle)["bio"] == ""
+
+
 def test_follow_returns_followee(api: Api) -> None:
     fan, star = api.sign_up(), api.sign_up()
     followee = mutate(api, FOLLOW, {"id": star.id}, fan.token)
