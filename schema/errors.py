@@ -46,6 +46,13 @@ def with_code(
 
 
 class ContractErrors(MaskErrors):
+    def _process_result(self, result: object) -> None:
+        """Strawberry's, without its isinstance check against a runtime-checkable Protocol, which
+        costs about 50 microseconds a request."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [self.shape(error) for error in errors]
 
