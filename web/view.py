@@ -37,7 +37,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 import graphiql
 from errors import ChirpError, Unauthenticated
-from feeds.live import UpdatesLost
+from feeds.live import Listener, UpdatesLost
 from resolvers.admission import Action, admit, spend_action, still_good
 from resolvers.clients import Clients
 from resolvers.context import Context
@@ -104,11 +104,11 @@ def retry_after(response_data: GraphQLHTTPResponse) -> int:
     )
 
 
-def refusal_response(error: ChirpError, status: int | None = None) -> JSONResponse:
+def refusal_response(error: ChirpError) -> JSONResponse:
     """A request refused before GraphQL ran: the error in a GraphQL response, with a status to match."""
     body = {"errors": [{"message": str(error), "extensions": {"code": error.code, **error.extensions}}]}
     headers = {"Retry-After": str(error.extensions["retryAfter"])} if "retryAfter" in error.extensions else None
-    return JSONResponse(body, status_code=status or ERROR_STATUS.get(error.code, 400), headers=headers)
+    return JSONResponse(body, status_code=ERROR_STATUS.get(error.code, 400), headers=headers)
 
 
 class UploadRequestAdapter(StarletteRequestAdapter):
@@ -307,7 +307,8 @@ async def watch_token(websocket: WebSocket, context: Context) -> None:
         await relay.leave(listener)
 
 
-async def relisten(context: Context, listener: Any, user_id: int) -> Any:
+async def relisten(context: Context, listener: Listener, user_id: int) -> Listener:
+    """A new listener in place of one that missed updates (the relay lost Redis), a second later."""
     await context.clients.relay.leave(listener)
     await asyncio.sleep(1)
     return await context.clients.relay.listen([context.clients.keys.live_tokens(user_id)], subscription=False)
