@@ -139,9 +139,11 @@ def live_settings() -> Iterator[Settings]:
 
 @pytest.fixture
 def two_processes(live_settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Process A (subscribers) and process B (writers), sharing the stores and the key prefix."""
+    """Process A (subscribers) and process B (writers), sharing the stores and the key prefix.
+    A waits 10 minutes for a pong: a client that stops reading stops answering pings too, and
+    the stalled subscriber's queue, not uvicorn's 20 s keepalive, is what its test watches end it."""
     with (
-        app_process(live_settings, tmp_path / "a.log", WORKER_ID="901") as a,
+        app_process(live_settings, tmp_path / "a.log", WORKER_ID="901", UVICORN_WS_PING_TIMEOUT="600") as a,
         app_process(live_settings, tmp_path / "b.log", WORKER_ID="902") as b,
     ):
         yield a, b
@@ -313,8 +315,14 @@ async def test_a_stalled_subscriber_delays_nobody_and_costs_a_bounded_queue(
     rss_before = resident_kib(pid_of(a))
 
     texts = [f"tweet {index} {uuid.uuid4().hex[:6]}" for index in range(1000)]
-    for text in texts:
-        writer.tweet(author, text)
+
+    def post_all() -> None:
+        for text in texts:
+            writer.tweet(author, text)
+
+    # Off this event loop: posting takes longer than the server's WebSocket keepalive allows a
+    # client that does not answer its pings (the reader's socket lives on this loop).
+    await asyncio.to_thread(post_all)
     worker = asyncio.create_task(run_worker(live_settings))
     received = [(await reader.data())["homeTimeline"]["node"]["text"] for _ in texts]
     await worker
