@@ -96,7 +96,7 @@ async def readyz(request: Request) -> JSONResponse:
     """200 when Neo4j, Redis and MinIO all answer, else 503 naming those that do not."""
     clients: Clients = request.app.state.clients
     checks = readiness_checks(clients)
-    timeout = clients.settings.readiness_timeout_seconds
+    timeout = clients.settings.service_timeout_seconds
     results = await asyncio.gather(*(is_up(name, asyncio.wait_for(probe(), timeout)) for name, probe in checks.items()))
     status = {name: "up" if up else "down" for name, up in zip(checks, results, strict=True)}
     down = [name for name, state in status.items() if state == "down"]

@@ -1,4 +1,4 @@
-"""What production refuses to start with: the development secrets shipped in settings.py.
+"""What production refuses to start with: the development secrets shipped in settings.py (and a test hook).
 
 Anyone can read them in the repository, so a deployment using them is open to everyone: a token
 signed with the shipped JWT_SECRET logs in as any user. Development mode (CHIRP_ENV=development,
@@ -27,6 +27,8 @@ def deployment_problems(settings: Settings) -> list[str]:
     ]
     if len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         problems.append(f"JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+    if settings.test_kill_after_commit:
+        problems.append("TEST_KILL_AFTER_COMMIT is a test hook")
     return problems
 
 

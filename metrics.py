@@ -16,6 +16,16 @@ STREAM_BACKLOG = Gauge(
     "Fan-out events appended but not yet acknowledged, as last seen by a worker.",
     multiprocess_mode="max",
 )
+OUTBOX_ENTRIES = Gauge(
+    "chirp_outbox_entries",
+    "Outbox entries whose work is not done yet (not relayed, or relayed but not handled), as last seen by a worker.",
+    multiprocess_mode="max",
+)
+OUTBOX_OLDEST = Gauge(
+    "chirp_outbox_oldest_seconds",
+    "Age of the oldest outbox entry whose work is not done yet, as last seen by a worker.",
+    multiprocess_mode="max",
+)
 DELIVERIES = Counter("chirp_fanout_deliveries", "Entries written into cached home timelines.")
 TIMELINE_READS = Counter(
     "chirp_timeline_reads", "Home timeline reads, by how the cached timeline was found.", ["cache"]

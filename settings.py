@@ -55,6 +55,9 @@ class Settings(BaseSettings):
 
     neo4j_host: str = "127.0.0.1"
     neo4j_port: int = 7687
+    # neo4j:// asks the server for its routing table (any Neo4j, a cluster too); bolt:// talks to the
+    # one server at this address, as a proxy in front of it needs.
+    neo4j_scheme: Literal["neo4j", "bolt"] = "neo4j"
     neo4j_user: str = "neo4j"
     neo4j_password: str = "chirp-dev-password"
 
@@ -118,8 +121,13 @@ class Settings(BaseSettings):
     # subscription is ended as fallen behind (feeds/live.py).
     live_queue_size: int = 256
 
-    # How long /readyz waits for each service before calling it down.
-    readiness_timeout_seconds: float = 2.0
+    # Tests only: an API process kills itself (SIGKILL) right after a write commits, before it relays
+    # the write's outbox entry: the crash the outbox is there for. Refused in production.
+    test_kill_after_commit: bool = False
+
+    # How long a request waits on Neo4j, Redis or MinIO before it answers SERVICE_UNAVAILABLE, and
+    # /readyz before it calls a service down.
+    service_timeout_seconds: float = 2.0
     # /metrics wants "Authorization: Bearer <metrics_token>"; without one it is served in development
     # only (and answers 404 in production).
     metrics_token: str = ""
@@ -175,7 +183,7 @@ class Settings(BaseSettings):
 
     @property
     def neo4j_uri(self) -> str:
-        return f"neo4j://{self.neo4j_host}:{self.neo4j_port}"
+        return f"{self.neo4j_scheme}://{self.neo4j_host}:{self.neo4j_port}"
 
     @property
     def minio_endpoint(self) -> str:

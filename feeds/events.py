@@ -1,7 +1,9 @@
 """The fan-out work queue: a Redis Stream read by one consumer group of workers.
 
-Events are appended after their Neo4j transaction commits. Each is acknowledged only once its
-work is done; a dead worker's pending events are claimed by a live one after an idle time.
+Events are appended by the outbox relay (feeds/outbox.py), each with the id of its outbox entry,
+and marked relayed in the same transaction. Each is acknowledged only once its work is done; a
+dead worker's pending events are claimed by a live one after an idle time. The stream is trimmed
+only below the oldest entry that some consumer has still to read or acknowledge.
 """
 
 import json
@@ -17,8 +19,8 @@ from redis.typing import StreamIdT
 from feeds.keys import Keys
 
 GROUP = "fanout"
-# Bounds the stream's memory; far above any backlog a running worker lets build up.
-MAX_LENGTH = 10_000_000
+# How long a relayed mark is kept: far longer than a relay waits before it relays an entry again.
+RELAYED_KEEP_MS = 3_600_000
 
 
 StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
@@ -28,28 +30,47 @@ StreamResponse = list[tuple[bytes, StreamEntries]] | None
 @dataclass(frozen=True)
 class Event:
     id: str
+    outbox_id: int
     kind: str
     data: Mapping[str, Any]
     committed_ms: int
 
 
-async def append(redis: Redis, keys: Keys, kind: str, **data: Any) -> None:
-    fields = {"kind": kind, "data": json.dumps(data), "committed_ms": str(int(time.time() * 1000))}
-    await redis.xadd(keys.events, fields, maxlen=MAX_LENGTH, approximate=True)  # type: ignore[arg-type]
+async def append(
+    redis: Redis, keys: Keys, outbox_id: int, kind: str, data: Mapping[str, Any], committed_ms: int
+) -> None:
+    """Appends the event and marks its outbox entry relayed, both or neither."""
+    fields = {"outbox": outbox_id, "kind": kind, "data": json.dumps(data), "committed_ms": committed_ms}
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xadd(keys.events, fields)  # type: ignore[arg-type]
+        pipe.zadd(keys.relayed, {str(outbox_id): int(time.time() * 1000)})
+        await pipe.execute()
 
 
-async def ensure_group(redis: Redis, keys: Keys) -> None:
-    """Creates the consumer group at the start of the stream, so no event appended before it is lost."""
+async def relayed(redis: Redis, keys: Keys, outbox_ids: list[int]) -> list[bool]:
+    """Which of these outbox entries were appended lately."""
+    if not outbox_ids:
+        return []
+    scores = await redis.zmscore(keys.relayed, [str(outbox_id) for outbox_id in outbox_ids])
+    return [score is not None for score in scores]
+
+
+async def ensure_group(redis: Redis, keys: Keys) -> bool:
+    """Creates the consumer group at the start of the stream, so no event appended before it is
+    lost. True when it had to: the stream is new, or Redis lost it."""
     try:
         await redis.xgroup_create(keys.events, GROUP, id="0", mkstream=True)
     except ResponseError as error:
         if "BUSYGROUP" not in str(error):
             raise
+        return False
+    return True
 
 
 def _event(entry_id: bytes, fields: Mapping[bytes, bytes]) -> Event:
     return Event(
         id=entry_id.decode(),
+        outbox_id=int(fields[b"outbox"]),
         kind=fields[b"kind"].decode(),
         data=json.loads(fields[b"data"]),
         committed_ms=int(fields[b"committed_ms"]),
@@ -87,8 +108,44 @@ async def claim_stale(redis: Redis, keys: Keys, consumer: str, min_idle_ms: int,
     return [_event(entry_id, fields) for entry_id, fields in entries if fields]
 
 
-async def ack(redis: Redis, keys: Keys, event: Event) -> None:
-    await redis.xack(keys.events, GROUP, event.id)
+async def ack(redis: Redis, keys: Keys, done: list[Event]) -> None:
+    """The events' work is done: they leave the pending list, and their relayed marks go."""
+    if not done:
+        return
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.xack(keys.events, GROUP, *(event.id for event in done))
+        pipe.zrem(keys.relayed, *(str(event.outbox_id) for event in done))
+        await pipe.execute()
+
+
+async def trim(redis: Redis, keys: Keys) -> None:
+    """Drops the entries every consumer is done with (read and acknowledged), and relayed marks
+    too old to matter. Never an entry still unread or pending: the cut is the oldest of those."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xinfo_groups(keys.events)
+        pipe.xpending(keys.events, GROUP)
+        groups, pending = await pipe.execute()
+    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+    if group is None:
+        return
+    last_delivered = _decode(group["last-delivered-id"])
+    milliseconds, _, sequence = last_delivered.partition("-")
+    cut = f"{milliseconds}-{int(sequence) + 1}"  # the first entry not yet delivered
+    if pending["pending"]:
+        cut = min(cut, _decode(pending["min"]), key=_stream_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xtrim(keys.events, minid=cut, approximate=True)
+        pipe.zremrangebyscore(keys.relayed, "-inf", int(time.time() * 1000) - RELAYED_KEEP_MS)
+        await pipe.execute()
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _stream_id(value: str) -> tuple[int, int]:
+    milliseconds, _, sequence = value.partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 async def backlog(redis: Redis, keys: Keys) -> int:

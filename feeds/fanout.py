@@ -48,7 +48,7 @@ async def handle(ctx: Fanout, event: Event) -> None:
         await rebuild_timeline(ctx, data["follower"])
         await timeline.drop(ctx.redis, followed_sets(ctx.keys, [data["follower"]]))
         await live.celebrities_changed(ctx.redis, ctx.keys, [data["follower"]])
-    elif event.kind != "like":
+    elif event.kind not in ("like", "changed"):  # those change no timeline
         raise ValueError(f"unknown event kind {event.kind!r}")
     await notify(ctx, event)
     metrics.FANOUT_LAG.observe(max(time.time() - event.committed_ms / 1000, 0))

@@ -10,7 +10,13 @@ class Keys:
     @property
     def events(self) -> str:
         """The fan-out work queue (a stream)."""
-        return f"{self.prefix}events"
+        return f"{self.prefix}{{events}}"
+
+    @property
+    def relayed(self) -> str:
+        """The outbox entries appended to the stream lately (a sorted set by time), in its slot:
+        an entry and its mark are written in one transaction."""
+        return f"{self.prefix}{{events}}:relayed"
 
     @property
     def celebrities(self) -> str:

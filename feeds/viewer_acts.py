@@ -3,9 +3,10 @@ viewerHasRetweeted cost one HMGET instead of a Neo4j query.
 
 One hash per viewer: field "since" is the smallest tweet id the hash is complete for; every other
 field is a subject tweet id, its value the viewer's flag bits on it. A like, unlike, retweet or
-undo updates an existing hash right after its Neo4j commit. A missing hash is filled from Neo4j
-under a lease: every act of the viewer drops the lease, and the filler writes only while it still
-holds it, so a fill that read Neo4j just before a like can never hide that like.
+undo drops the hash once its Neo4j commit is relayed (dropped, not patched: the relay may come
+late, after a newer act). A missing hash is filled from Neo4j under a lease: dropping the hash drops
+the lease, and the filler writes only while it still holds it, so a fill that read Neo4j just
+before a like can never hide that like.
 """
 
 from collections.abc import Sequence
@@ -26,16 +27,6 @@ for i = 3, #ARGV, 2000 do
   redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 1999, #ARGV)))
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-RECORD_ACT = """
-redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local bits = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local flag = tonumber(ARGV[2])
-if ARGV[3] == '1' then bits = bit.bor(bits, flag) else bits = bit.band(bits, bit.bnot(flag)) end
-if bits == 0 then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], bits) end
 return 1
 """
 
@@ -84,7 +75,9 @@ async def complete_fill(redis: Redis, keys: Keys, viewer_id: int, token: str, ac
     return stored == 1
 
 
-async def record(redis: Redis, keys: Keys, viewer_id: int, subject_id: int, flag: int, on: bool) -> None:
-    """After a like, unlike, retweet or undo has committed: the cached hash (if any) follows it."""
-    script = redis.register_script(RECORD_ACT)
-    await script(keys=[keys.viewer_acts(viewer_id), keys.viewer_acts_fill(viewer_id)], args=[subject_id, flag, int(on)])
+async def forget(redis: Redis, keys: Keys, viewer_ids: Sequence[int]) -> None:
+    """After an act of each of these viewers committed: their hashes go, and any fill under way."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for viewer in viewer_ids:
+            pipe.delete(keys.viewer_acts(viewer), keys.viewer_acts_fill(viewer))
+        await pipe.execute()

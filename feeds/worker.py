@@ -1,8 +1,10 @@
 """The fan-out worker: `python -m feeds.worker`. Run as many as you like; they share one consumer group.
 After a bulk import, `python -m feeds.worker --reconcile-celebrities` marks who crossed the threshold.
 
-Each event is acknowledged only after its work is done. Events that another worker read but
-did not acknowledge within FANOUT_CLAIM_IDLE_MS (it died, say) are claimed and redone here.
+Each event is acknowledged only after its work is done, and its outbox entry deleted from Neo4j
+before that. Events that another worker read but did not acknowledge within FANOUT_CLAIM_IDLE_MS
+(it died, say) are claimed and redone here. Every RELAY_EVERY_MS the worker also relays outbox
+entries that no request relayed (feeds/outbox.py), and trims what the stream no longer needs.
 """
 
 import asyncio
@@ -11,13 +13,16 @@ import os
 import signal
 import socket
 import sys
+import time
 
 import metrics
-from feeds import events
+from feeds import events, outbox
 from feeds.client import open_redis
 from feeds.fanout import Fanout, handle, sync_celebrities
 from feeds.keys import Keys
+from graph import outbox as graph_outbox
 from graph.driver import open_driver
+from graph.snowflake import first_id_at, timestamp_ms
 from settings import Settings
 
 logger = logging.getLogger("chirp.worker")
@@ -26,17 +31,62 @@ logger = logging.getLogger("chirp.worker")
 # A failed event is retried by its worker after this pause (and by another worker, should this one
 # die, after FANOUT_CLAIM_IDLE_MS).
 RETRY_AFTER_MS = 1000
+# How often the worker relays what requests left owed; and how old an entry must be before it does
+# (a request relays its own within milliseconds of its commit: this spares appending it twice).
+RELAY_EVERY_MS = 500
+RELAY_GRACE_MS = 2000
+RELAY_BATCH = 200
 
 
 async def process(ctx: Fanout, batch: list[events.Event]) -> None:
-    """Handles and acknowledges each event; one that fails stays pending, and the others go on."""
+    """Handles each event; those done lose their outbox entries, then are acknowledged. One that
+    fails stays pending, and the others go on."""
+    done = []
     for event in batch:
         try:
             await handle(ctx, event)
         except Exception:
             logger.exception("event %s (%s) failed; retried in %d ms", event.id, event.kind, RETRY_AFTER_MS)
             continue
-        await events.ack(ctx.redis, ctx.keys, event)
+        done.append(event)
+    await graph_outbox.prune(ctx.neo4j, [event.outbox_id for event in done])
+    await events.ack(ctx.redis, ctx.keys, done)
+
+
+async def relay_owed(ctx: Fanout, grace_ms: int) -> int:
+    """Relays the outbox entries older than grace_ms that no relay has appended (as their marks in
+    Redis tell), oldest first; returns how many it relayed."""
+    before = first_id_at(int(time.time() * 1000) - grace_ms)
+    relayed = 0
+    while entries := await graph_outbox.unrelayed(ctx.neo4j, ctx.keys.events, before, RELAY_BATCH):
+        marked = await events.relayed(ctx.redis, ctx.keys, [entry.id for entry in entries])
+        owed = [entry for entry, mark in zip(entries, marked, strict=True) if not mark]
+        await outbox.relay(ctx.redis, ctx.keys, owed, ctx.settings.timeline_cap)
+        await graph_outbox.mark_relayed(ctx.neo4j, [entry.id for entry in entries])
+        relayed += len(owed)
+        if len(entries) < RELAY_BATCH:
+            break
+    return relayed
+
+
+async def ensure_stream(ctx: Fanout) -> None:
+    """The stream and its group exist; when they had to be made (a new deployment, or Redis lost
+    them), every outbox entry still owed is relayed again."""
+    if await events.ensure_group(ctx.redis, ctx.keys):
+        requeued = await graph_outbox.mark_all_unrelayed(ctx.neo4j, ctx.keys.events)
+        if requeued:
+            logger.warning("the event stream was new: %d outbox entries still owed are relayed again", requeued)
+
+
+async def upkeep(ctx: Fanout, grace_ms: int) -> int:
+    """Relays what is owed, trims the stream, and reports both; returns how many it relayed."""
+    relayed = await relay_owed(ctx, grace_ms)
+    await events.trim(ctx.redis, ctx.keys)
+    owed, oldest = await graph_outbox.owed(ctx.neo4j, ctx.keys.events)
+    metrics.OUTBOX_ENTRIES.set(owed)
+    metrics.OUTBOX_OLDEST.set(0 if oldest is None else max(time.time() - timestamp_ms(oldest) / 1000, 0))
+    metrics.STREAM_BACKLOG.set(await events.backlog(ctx.redis, ctx.keys))
+    return relayed
 
 
 async def run_once(ctx: Fanout, consumer: str, block_ms: int) -> int:
@@ -48,17 +98,20 @@ async def run_once(ctx: Fanout, consumer: str, block_ms: int) -> int:
     waiting = None if own or stale else block_ms
     fresh = await events.read_new(ctx.redis, ctx.keys, consumer, count=10, block_ms=waiting)
     await process(ctx, own + stale + fresh)
-    metrics.STREAM_BACKLOG.set(await events.backlog(ctx.redis, ctx.keys))
     return len(own) + len(stale) + len(fresh)
 
 
 async def drain(ctx: Fanout, consumer: str) -> int:
-    """Handles events until none is left: the worker is then idle. Returns how many it handled."""
-    await events.ensure_group(ctx.redis, ctx.keys)
+    """Relays every entry owed, however young, and handles events until none is left: the worker
+    is then idle. Returns how many events it handled."""
+    await ensure_stream(ctx)
     handled = 0
-    while count := await run_once(ctx, consumer, block_ms=1):
+    while True:
+        relayed = await upkeep(ctx, grace_ms=0)
+        count = await run_once(ctx, consumer, block_ms=1)
         handled += count
-    return handled
+        if not relayed and not count:
+            return handled
 
 
 async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
@@ -66,14 +119,24 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     redis = open_redis(settings)
     ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
     try:
-        await events.ensure_group(redis, ctx.keys)
-        logger.info("fan-out worker %s started", consumer)
+        healthy = started = False
+        next_upkeep = 0.0
         while not stop.is_set():
             try:
-                await run_once(ctx, consumer, block_ms=1000)
+                if not healthy:
+                    await ensure_stream(ctx)
+                    healthy = True
+                if not started:
+                    logger.info("fan-out worker %s started", consumer)
+                    started = True
+                if time.monotonic() >= next_upkeep:
+                    next_upkeep = time.monotonic() + RELAY_EVERY_MS / 1000
+                    await upkeep(ctx, RELAY_GRACE_MS)
+                await run_once(ctx, consumer, block_ms=RELAY_EVERY_MS)
             except Exception:
-                # Reading the stream failed (Redis is away): try again in a moment.
-                logger.exception("fan-out worker cannot read events; retrying")
+                # Redis or Neo4j is away (or Redis lost the stream): try again in a moment.
+                logger.exception("fan-out worker cannot go on; retrying")
+                healthy = False
                 await asyncio.sleep(1)
     finally:
         await redis.aclose()

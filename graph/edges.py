@@ -1,15 +1,17 @@
 """Edges that exist at most once between two nodes (a follow, a like), each with a unique `key`.
 
 Creating one is idempotent even when retries race (the key's uniqueness constraint refuses the
-second), and asking whether one exists is a single index lookup on its key.
+second), and asking whether one exists is a single index lookup on its key. A change records its
+outbox entry in its own transaction (graph/outbox.py).
 """
 
 from dataclasses import dataclass
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from errors import NotFound
+from graph.outbox import After, Entry, write
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,20 @@ def edge_key(start_id: int, end_id: int) -> str:
 
 
 async def create_once(
-    driver: AsyncDriver, kind: EdgeKind, start_id: int, end_id: int, edge_id: int, missing: str
-) -> bool:
-    """True when made now, False when it was there already; NotFound(missing) when an end is missing."""
+    driver: AsyncDriver,
+    kind: EdgeKind,
+    start_id: int,
+    end_id: int,
+    edge_id: int,
+    missing: str,
+    after: After[bool],
+) -> Entry | None:
+    """Makes the edge unless it is there; `after` is given whether it was made now, and the entry it
+    makes is recorded with the edge. NotFound(missing) when an end is missing."""
     start_label, edge_type, end_label = kind.start, kind.type, kind.end
-    try:
-        records, _, _ = await driver.execute_query(
+
+    async def work(tx: AsyncManagedTransaction) -> bool:
+        result = await tx.run(
             f"""
             MATCH (a:{start_label} {{id: $start}}), (b:{end_label} {{id: $end}})
             OPTIONAL MATCH ()-[existing:{edge_type} {{key: $key}}]->()
@@ -44,26 +54,40 @@ async def create_once(
             key=edge_key(start_id, end_id),
             edgeId=edge_id,
         )
-    except ConstraintError:
-        return False
-    if not records:
-        raise NotFound(missing)
-    return bool(records[0]["created"])
+        row = await result.single()
+        if row is None:
+            raise NotFound(missing)
+        return bool(row["created"])
+
+    try:
+        _, entry = await write(driver, work, after)
+    except ConstraintError:  # a racing retry made it first
+        return None
+    return entry
 
 
-async def delete_once(driver: AsyncDriver, kind: EdgeKind, start_id: int, end_id: int, missing: str) -> bool:
-    """True when an edge was removed now; NotFound(missing) when the end node does not exist."""
+async def delete_once(
+    driver: AsyncDriver, kind: EdgeKind, start_id: int, end_id: int, missing: str, after: After[bool]
+) -> Entry | None:
+    """Removes the edge if it is there; `after` is given whether it was removed now. NotFound(missing)
+    when the end node does not exist."""
     edge_type, end_label = kind.type, kind.end
-    records, _, _ = await driver.execute_query(
-        f"""
-        MATCH (b:{end_label} {{id: $end}})
-        OPTIONAL MATCH ()-[edge:{edge_type} {{key: $key}}]->()
-        DELETE edge
-        RETURN edge IS NOT NULL AS removed
-        """,
-        end=end_id,
-        key=edge_key(start_id, end_id),
-    )
-    if not records:
-        raise NotFound(missing)
-    return bool(records[0]["removed"])
+
+    async def work(tx: AsyncManagedTransaction) -> bool:
+        result = await tx.run(
+            f"""
+            MATCH (b:{end_label} {{id: $end}})
+            OPTIONAL MATCH ()-[edge:{edge_type} {{key: $key}}]->()
+            DELETE edge
+            RETURN edge IS NOT NULL AS removed
+            """,
+            end=end_id,
+            key=edge_key(start_id, end_id),
+        )
+        row = await result.single()
+        if row is None:
+            raise NotFound(missing)
+        return bool(row["removed"])
+
+    _, entry = await write(driver, work, after)
+    return entry

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from neo4j import AsyncDriver
 
 from graph.edges import EdgeKind, create_once, delete_once, edge_key
+from graph.outbox import After, Entry
 from graph.pages import fetch_page
 from graph.records import Page
 
@@ -20,14 +21,16 @@ def follow_key(follower_id: int, followee_id: int) -> str:
     return edge_key(follower_id, followee_id)
 
 
-async def follow(driver: AsyncDriver, follower_id: int, followee_id: int, edge_id: int) -> bool:
-    """True when the edge was made now, False when it was there already."""
-    return await create_once(driver, FOLLOWS, follower_id, followee_id, edge_id, "no such user")
+async def follow(
+    driver: AsyncDriver, follower_id: int, followee_id: int, edge_id: int, after: After[bool]
+) -> Entry | None:
+    """The outbox entry recorded with the follow; `after` is told whether the edge was made now."""
+    return await create_once(driver, FOLLOWS, follower_id, followee_id, edge_id, "no such user", after)
 
 
-async def unfollow(driver: AsyncDriver, follower_id: int, followee_id: int) -> bool:
-    """True when an edge was removed now."""
-    return await delete_once(driver, FOLLOWS, follower_id, followee_id, "no such user")
+async def unfollow(driver: AsyncDriver, follower_id: int, followee_id: int, after: After[bool]) -> Entry | None:
+    """The outbox entry recorded with the unfollow; `after` is told whether an edge was removed now."""
+    return await delete_once(driver, FOLLOWS, follower_id, followee_id, "no such user", after)
 
 
 async def existing_follows(driver: AsyncDriver, pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -8,6 +8,7 @@ The edge key "user:tweet" is unique, so a like is idempotent under concurrent re
 from neo4j import AsyncDriver
 
 from graph.edges import EdgeKind, create_once, delete_once, edge_key
+from graph.outbox import After, Entry
 from graph.pages import fetch_page
 from graph.records import Page
 
@@ -18,14 +19,14 @@ def like_key(user_id: int, tweet_id: int) -> str:
     return edge_key(user_id, tweet_id)
 
 
-async def like(driver: AsyncDriver, user_id: int, tweet_id: int, edge_id: int) -> bool:
-    """True when the like was made now, False when it was there already."""
-    return await create_once(driver, LIKED, user_id, tweet_id, edge_id, "no such tweet")
+async def like(driver: AsyncDriver, user_id: int, tweet_id: int, edge_id: int, after: After[bool]) -> Entry | None:
+    """The outbox entry recorded with the like; `after` is told whether it was made now."""
+    return await create_once(driver, LIKED, user_id, tweet_id, edge_id, "no such tweet", after)
 
 
-async def unlike(driver: AsyncDriver, user_id: int, tweet_id: int) -> bool:
-    """True when a like was removed now."""
-    return await delete_once(driver, LIKED, user_id, tweet_id, "no such tweet")
+async def unlike(driver: AsyncDriver, user_id: int, tweet_id: int, after: After[bool]) -> Entry | None:
+    """The outbox entry recorded with the unlike; `after` is told whether a like was removed now."""
+    return await delete_once(driver, LIKED, user_id, tweet_id, "no such tweet", after)
 
 
 async def likes_page(driver: AsyncDriver, user_id: int, after: int | None, limit: int) -> Page:

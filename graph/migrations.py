@@ -18,6 +18,10 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT notification_id IF NOT EXISTS FOR (n:Notification) REQUIRE n.id IS UNIQUE",
     # One notification per recipient, kind, actor and tweet: a like, unlike and like again notify once.
     "CREATE CONSTRAINT notification_key IF NOT EXISTS FOR (n:Notification) REQUIRE n.key IS UNIQUE",
+    # The outbox: entries by id, those of one deployment, and those it has still to relay, oldest first.
+    "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:Outbox) REQUIRE o.id IS UNIQUE",
+    "CREATE INDEX outbox_destination IF NOT EXISTS FOR (o:Outbox) ON (o.destination)",
+    "CREATE INDEX unrelayed_destination IF NOT EXISTS FOR (o:Unrelayed) ON (o.destination, o.id)",
     "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
     "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
     # Replies made before replies recorded whom they answer.

@@ -14,6 +14,7 @@ from neo4j.exceptions import ConstraintError
 
 from errors import BadInput, Forbidden, NotFound
 from graph.lookup import records_by_ids
+from graph.outbox import After, Entry, write
 from graph.pages import fetch_page
 from graph.records import Page, TweetRecord
 
@@ -99,23 +100,27 @@ def idempotency_token(author_id: int, key: str) -> str:
     return f"{author_id}:{key}"
 
 
-async def create_tweet(driver: AsyncDriver, tweet: NewTweet) -> tuple[int, bool]:
-    """Writes the tweet and its edges in one transaction: (tweet id, created now).
+async def create_tweet(driver: AsyncDriver, tweet: NewTweet, after: After[int]) -> tuple[int, Entry | None]:
+    """Writes the tweet, its edges and the outbox entry `after` makes of its id in one transaction:
+    (tweet id, the entry, or None when the tweet was there already).
 
     A retry with the same idempotency key returns the first tweet's id and creates nothing,
     even when the retries race (the key is unique in the store).
     """
     token = idempotency_token(tweet.author_id, tweet.idempotency_key) if tweet.idempotency_key else None
     if token is not None and (existing := await _tweet_by_idempotency_token(driver, token)) is not None:
-        return existing, False
+        return existing, None
+
+    async def work(tx: AsyncManagedTransaction) -> int:
+        await _create_tweet(tx, tweet, token)
+        return tweet.id
+
     try:
-        async with driver.session() as session:
-            await session.execute_write(_create_tweet, tweet, token)
+        return await write(driver, work, after)
     except ConstraintError:
         if token is None or (existing := await _tweet_by_idempotency_token(driver, token)) is None:
             raise
-        return existing, False
-    return tweet.id, True
+        return existing, None
 
 
 async def _tweet_by_idempotency_token(driver: AsyncDriver, token: str) -> int | None:
@@ -173,11 +178,15 @@ async def edit_tweet(
     hashtags: Sequence[str],
     mention_handles: Sequence[str],
     edited_at: datetime,
-) -> None:
-    async with driver.session() as session:
-        await session.execute_write(
-            _edit_tweet, tweet_id, editor_id, text, list(hashtags), list(mention_handles), edited_at
-        )
+    after: After[None],
+) -> Entry | None:
+    """The outbox entry recorded with the edit."""
+
+    async def work(tx: AsyncManagedTransaction) -> None:
+        await _edit_tweet(tx, tweet_id, editor_id, text, list(hashtags), list(mention_handles), edited_at)
+
+    _, entry = await write(driver, work, after)
+    return entry
 
 
 async def _edit_tweet(
@@ -232,11 +241,12 @@ class Deleted:
     in_reply_to_id: int | None
 
 
-async def delete_tweet(driver: AsyncDriver, tweet_id: int, user_id: int) -> list[Deleted]:
-    """Deletes the tweet and every retweet of it; replies stay, answering nothing. The tweet comes first."""
-    async with driver.session() as session:
-        deleted: list[Deleted] = await session.execute_write(_delete_tweet, tweet_id, user_id)
-    return deleted
+async def delete_tweet(
+    driver: AsyncDriver, tweet_id: int, user_id: int, after: After[list[Deleted]]
+) -> tuple[list[Deleted], Entry | None]:
+    """Deletes the tweet and every retweet of it; replies stay, answering nothing. The tweet comes
+    first. The outbox entry `after` makes of what went is recorded in the same transaction."""
+    return await write(driver, lambda tx: _delete_tweet(tx, tweet_id, user_id), after)
 
 
 async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int) -> list[Deleted]:
@@ -257,8 +267,7 @@ async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int
         """,
         id=tweet_id,
     )
-    row = await result.single()
-    assert row is not None
+    row = await result.single(strict=True)  # the tweet was matched by _check_author in this transaction
     return [Deleted(item["tweet"], item["author"], item["retweetOf"], item["inReplyTo"]) for item in row["gone"]]
 
 

@@ -4,11 +4,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from errors import Conflict, NotFound
 from graph.lookup import records_by_ids
+from graph.outbox import After, Entry, write
 from graph.records import UserRecord
 
 USER_PROJECTION = """
@@ -98,23 +99,30 @@ async def update_profile(
     display_name: str | None,
     bio: str | None,
     avatar_media_id: int | None,
-) -> None:
-    """Sets only what is given; an avatar must be an image the user uploaded."""
-    records, _, _ = await driver.execute_query(
-        """
-        MATCH (u:User {id: $id})
-        OPTIONAL MATCH (u)-[:UPLOADED]->(m:Media {id: $avatarMediaId})
-        WITH u, m
-        WHERE $avatarMediaId IS NULL OR m IS NOT NULL
-        SET u.displayName = coalesce($displayName, u.displayName),
-            u.bio = coalesce($bio, u.bio),
-            u.avatarMediaId = coalesce($avatarMediaId, u.avatarMediaId)
-        RETURN u.id AS id
-        """,
-        id=user_id,
-        displayName=display_name,
-        bio=bio,
-        avatarMediaId=avatar_media_id,
-    )
-    if not records:
-        raise NotFound("no such media of yours")
+    after: After[None],
+) -> Entry | None:
+    """Sets only what is given; an avatar must be an image the user uploaded. Returns the outbox
+    entry recorded with the change."""
+
+    async def work(tx: AsyncManagedTransaction) -> None:
+        result = await tx.run(
+            """
+            MATCH (u:User {id: $id})
+            OPTIONAL MATCH (u)-[:UPLOADED]->(m:Media {id: $avatarMediaId})
+            WITH u, m
+            WHERE $avatarMediaId IS NULL OR m IS NOT NULL
+            SET u.displayName = coalesce($displayName, u.displayName),
+                u.bio = coalesce($bio, u.bio),
+                u.avatarMediaId = coalesce($avatarMediaId, u.avatarMediaId)
+            RETURN u.id AS id
+            """,
+            id=user_id,
+            displayName=display_name,
+            bio=bio,
+            avatarMediaId=avatar_media_id,
+        )
+        if await result.single() is None:
+            raise NotFound("no such media of yours")
+
+    _, entry = await write(driver, work, after)
+    return entry

@@ -4,13 +4,14 @@ import re
 import time
 
 from errors import BadInput, Unauthenticated
+from feeds.outbox import Effects
 from graph import tokens, users
 from graph.records import UserRecord
 from resolvers.admission import spend_failed_login, spend_sign_up, tokens_revoked
 from resolvers.auth import issue_token
 from resolvers.context import Context
-from resolvers.hydration import forget_users
 from resolvers.media import check_avatar
+from resolvers.outbox import always, relay_now
 from resolvers.text import CONTROL
 
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
@@ -98,14 +99,15 @@ async def update_profile(ctx: Context, display_name: str | None, bio: str | None
         raise BadInput("a bio cannot contain control characters")
     if avatar_media_id is not None:
         await check_avatar(ctx, avatar_media_id)
-    await users.update_profile(
+    recorded = await users.update_profile(
         ctx.neo4j,
         viewer_id,
         display_name=None if display_name is None else check_display_name(display_name),
         bio=bio,
         avatar_media_id=avatar_media_id,
+        after=always(ctx, Effects("changed", users=[viewer_id])),
     )
-    await forget_users(ctx.clients, [viewer_id])
+    await relay_now(ctx, recorded)
     return viewer_id
 
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from redis.exceptions import RedisError
 
-from feeds import live, viewer_acts
+from feeds import viewer_acts
 from feeds.record_cache import RecordCache, tweet_cache, user_cache
 from feeds.viewer_acts import LIKED, RETWEETED, Acts
 from graph import flags, tweets, users
@@ -62,18 +62,6 @@ async def load_users(clients: Clients, ids: Sequence[int]) -> dict[int, UserReco
     return await cached(clients, user_cache(clients.keys.user), ids, lambda m: users.users_by_ids(clients.neo4j, m))
 
 
-async def forget_tweets(clients: Clients, ids: Sequence[int]) -> None:
-    """After a change to these tweets (text, counts, existence), their cached records go, and
-    their tweetUpdated subscribers are told."""
-    await tweet_cache(clients.keys.tweet).invalidate(clients.redis, ids)
-    await live.tweets_changed(clients.redis, clients.keys, ids)
-
-
-async def forget_users(clients: Clients, ids: Sequence[int]) -> None:
-    """After a change to these users (profile, counts), their cached records go."""
-    await user_cache(clients.keys.user).invalidate(clients.redis, ids)
-
-
 async def load_flags(clients: Clients, viewer_id: int, subject_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
     """{subject: (liked, retweeted)} by the viewer: recent subjects from the viewer's cached acts
     (filled from Neo4j when absent), older ones from Neo4j."""
@@ -107,8 +95,3 @@ async def fill_acts(clients: Clients, viewer_id: int) -> Acts:
         clients.redis, clients.keys, viewer_id, token, acts, settings.viewer_acts_ttl_seconds
     )
     return acts
-
-
-async def record_act(clients: Clients, viewer_id: int, subject_id: int, flag: int, on: bool) -> None:
-    """After a like, unlike, retweet or undo has committed, the viewer's cached acts follow it."""
-    await viewer_acts.record(clients.redis, clients.keys, viewer_id, subject_id, flag, on)

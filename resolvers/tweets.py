@@ -1,22 +1,21 @@
 """Posting, editing and deleting tweets; likes and retweets. Each returns the id of the tweet to show.
 
-After each Neo4j write: the cached records it changed are dropped (and their live subscribers told),
-and what changes timelines or notifies someone (posts, retweets, deletes, likes) is queued for the
-fan-out worker.
+Each Neo4j write records, in its own transaction, what must follow it outside Neo4j (cached records
+dropped and subscribers told, the fan-out event): resolvers/outbox.py relays that right after.
 """
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from errors import BadInput
-from feeds import events, timeline
-from feeds.viewer_acts import LIKED, RETWEETED
+from feeds.outbox import Effects
 from graph import likes, retweets, tweets
+from graph.outbox import Entry
+from graph.tweets import Deleted
 from resolvers.admission import Action, spend_action
 from resolvers.context import Context
-from resolvers.hydration import forget_tweets, forget_users, record_act
 from resolvers.media import check_attachments
+from resolvers.outbox import always, if_changed, new_entry, relay_now
 from resolvers.text import checked_text
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -32,10 +31,19 @@ async def create_tweet(
     await check_attachments(ctx, media_ids)
     await spend_action(ctx, Action.TWEET)
     parent_id = None if in_reply_to_id is None else await tweets.subject_id(ctx.neo4j, in_reply_to_id)
-    tweet_id, _ = await tweets.create_tweet(
+    new_id = ctx.clients.ids.next_id()
+    # Read your own writes: the relay puts the tweet into the author's cached timeline at once.
+    posted = Effects(
+        "post",
+        {"tweet": new_id, "author": author_id},
+        tweets=[] if parent_id is None else [parent_id],
+        users=[author_id],
+        author_timeline=[author_id, new_id],
+    )
+    tweet_id, recorded = await tweets.create_tweet(
         ctx.neo4j,
         tweets.NewTweet(
-            id=ctx.clients.ids.next_id(),
+            id=new_id,
             author_id=author_id,
             text=parsed.text,
             hashtags=parsed.hashtags,
@@ -44,29 +52,16 @@ async def create_tweet(
             idempotency_key=idempotency_key,
             media_ids=media_ids,
         ),
+        always(ctx, posted),
     )
-    await forget_users(ctx.clients, [author_id])
-    if parent_id is not None:
-        await forget_tweets(ctx.clients, [parent_id])
-    # Read your own writes: the author's cached timeline takes the tweet now, not when the worker
-    # gets to it. A retry with the same idempotency key queues the event again (handling is idempotent).
-    keys = ctx.clients.keys
-    await timeline.insert(
-        ctx.clients.redis,
-        [keys.timeline(author_id)],
-        tweet_id,
-        ctx.clients.settings.timeline_cap,
-        channel_prefix=keys.live_viewer_prefix,
-        message=json.dumps({"tweet": tweet_id}),
-    )
-    await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=tweet_id, author=author_id)
+    await relay_now(ctx, recorded)
     return tweet_id
 
 
 async def edit_tweet(ctx: Context, tweet_id: int, text: str) -> int:
     editor_id = ctx.viewer()
     parsed = await checked_text(text)
-    await tweets.edit_tweet(
+    recorded = await tweets.edit_tweet(
         ctx.neo4j,
         tweet_id=tweet_id,
         editor_id=editor_id,
@@ -74,8 +69,9 @@ async def edit_tweet(ctx: Context, tweet_id: int, text: str) -> int:
         hashtags=parsed.hashtags,
         mention_handles=parsed.mentions,
         edited_at=datetime.now(UTC),
+        after=always(ctx, Effects("changed", tweets=[tweet_id])),
     )
-    await forget_tweets(ctx.clients, [tweet_id])
+    await relay_now(ctx, recorded)
     return tweet_id
 
 
@@ -83,16 +79,23 @@ async def delete_tweet(ctx: Context, tweet_id: int) -> int:
     """Deletes the tweet and its retweets; reads stop showing them at once (they are gone from Neo4j
     and the cache), and the worker takes them out of the cached timelines."""
     viewer_id = ctx.viewer()
-    deleted = await tweets.delete_tweet(ctx.neo4j, tweet_id, viewer_id)
-    for gone in deleted:
-        if gone.retweet_of_id is not None and gone.author_id == viewer_id:  # the viewer's own retweet
-            await record_act(ctx.clients, viewer_id, gone.retweet_of_id, RETWEETED, on=False)
-    related = [gone.retweet_of_id or gone.in_reply_to_id for gone in deleted]
-    await forget_tweets(ctx.clients, [gone.tweet_id for gone in deleted] + [t for t in related if t is not None])
-    await forget_users(ctx.clients, list({gone.author_id for gone in deleted}))
-    entries = [{"tweet": gone.tweet_id, "author": gone.author_id, "subject": gone.retweet_of_id} for gone in deleted]
-    await events.append(ctx.clients.redis, ctx.clients.keys, "delete", entries=entries)
+    _, recorded = await tweets.delete_tweet(
+        ctx.neo4j, tweet_id, viewer_id, lambda deleted: new_entry(ctx, deletion(viewer_id, deleted))
+    )
+    await relay_now(ctx, recorded)
     return tweet_id
+
+
+def deletion(viewer_id: int, deleted: Sequence[Deleted]) -> Effects:
+    related = [gone.retweet_of_id or gone.in_reply_to_id for gone in deleted]
+    return Effects(
+        "delete",
+        {"entries": [{"tweet": g.tweet_id, "author": g.author_id, "subject": g.retweet_of_id} for g in deleted]},
+        tweets=[gone.tweet_id for gone in deleted] + [t for t in related if t is not None],
+        users=sorted({gone.author_id for gone in deleted}),
+        # The viewer's own retweet among them: their retweeted flag changes.
+        acts_of=[viewer_id] if any(g.retweet_of_id is not None and g.author_id == viewer_id for g in deleted) else [],
+    )
 
 
 async def like(ctx: Context, tweet_id: int) -> int:
@@ -100,19 +103,17 @@ async def like(ctx: Context, tweet_id: int) -> int:
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
     await spend_action(ctx, Action.LIKE)
-    if await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id()):
-        await forget_tweets(ctx.clients, [subject_id])
-        await events.append(ctx.clients.redis, ctx.clients.keys, "like", user=viewer_id, tweet=subject_id)
-    await record_act(ctx.clients, viewer_id, subject_id, LIKED, on=True)
+    liked = Effects("like", {"user": viewer_id, "tweet": subject_id}, tweets=[subject_id], acts_of=[viewer_id])
+    recorded = await likes.like(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id(), if_changed(ctx, liked))
+    await relay_now(ctx, recorded)
     return subject_id
 
 
 async def unlike(ctx: Context, tweet_id: int) -> int:
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
-    if await likes.unlike(ctx.neo4j, viewer_id, subject_id):
-        await forget_tweets(ctx.clients, [subject_id])
-    await record_act(ctx.clients, viewer_id, subject_id, LIKED, on=False)
+    unliked = Effects("changed", tweets=[subject_id], acts_of=[viewer_id])
+    await relay_now(ctx, await likes.unlike(ctx.neo4j, viewer_id, subject_id, if_changed(ctx, unliked)))
     return subject_id
 
 
@@ -121,12 +122,12 @@ async def retweet(ctx: Context, tweet_id: int) -> int:
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
     await spend_action(ctx, Action.TWEET)
-    retweet_id, created = await retweets.retweet(ctx.neo4j, viewer_id, subject_id, ctx.clients.ids.next_id())
-    if created:
-        await forget_tweets(ctx.clients, [subject_id])
-        await forget_users(ctx.clients, [viewer_id])
-    await record_act(ctx.clients, viewer_id, subject_id, RETWEETED, on=True)
-    await events.append(ctx.clients.redis, ctx.clients.keys, "post", tweet=retweet_id, author=viewer_id)
+    new_id = ctx.clients.ids.next_id()
+    retweeted = Effects(
+        "post", {"tweet": new_id, "author": viewer_id}, tweets=[subject_id], users=[viewer_id], acts_of=[viewer_id]
+    )
+    retweet_id, recorded = await retweets.retweet(ctx.neo4j, viewer_id, subject_id, new_id, if_changed(ctx, retweeted))
+    await relay_now(ctx, recorded)
     return retweet_id
 
 
@@ -134,11 +135,14 @@ async def undo_retweet(ctx: Context, tweet_id: int) -> int:
     """Returns the tweet that was retweeted, now without the viewer's retweet."""
     viewer_id = ctx.viewer()
     subject_id = await tweets.subject_id(ctx.neo4j, tweet_id)
-    removed = await retweets.undo_retweet(ctx.neo4j, viewer_id, subject_id)
-    await record_act(ctx.clients, viewer_id, subject_id, RETWEETED, on=False)
-    if removed is not None:
-        await forget_tweets(ctx.clients, [removed, subject_id])
-        await forget_users(ctx.clients, [viewer_id])
-        entry = {"tweet": removed, "author": viewer_id, "subject": subject_id}
-        await events.append(ctx.clients.redis, ctx.clients.keys, "delete", entries=[entry])
+
+    def undone(removed: int | None) -> Entry | None:
+        if removed is None:
+            return None
+        entries = [{"tweet": removed, "author": viewer_id, "subject": subject_id}]
+        effects = Effects("delete", {"entries": entries}, [removed, subject_id], [viewer_id], [viewer_id])
+        return new_entry(ctx, effects)
+
+    _, recorded = await retweets.undo_retweet(ctx.neo4j, viewer_id, subject_id, undone)
+    await relay_now(ctx, recorded)
     return subject_id

@@ -24,9 +24,10 @@ import feeds.client
 import graph.driver
 import media.client
 from app import create_app
-from feeds import worker
+from feeds import events, worker
 from feeds.fanout import Fanout
 from feeds.keys import Keys
+from graph import outbox
 from settings import Budget, Settings
 from tests.processes import free_port
 
@@ -84,19 +85,40 @@ async def forget_prefix(settings: Settings) -> None:
 
 
 def drain(settings: Settings) -> int:
-    """Runs a fan-out worker in this process until no event is left; returns how many it handled."""
+    """Runs a fan-out worker in this process until no event is left; returns how many it handled.
+    Fails when the worker logged a failure, or left an event unread or pending, or an outbox entry owed."""
 
     async def run() -> int:
         neo4j = graph.driver.open_driver(settings)
         redis = feeds.client.open_redis(settings)
+        keys = Keys(settings.redis_prefix)
+        failures = FailureLog()
+        worker.logger.addHandler(failures)
         try:
-            ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
-            return await worker.drain(ctx, consumer="tests")
+            ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=keys)
+            handled = await worker.drain(ctx, consumer="tests")
+            assert not failures.messages, f"the worker failed: {failures.messages}"
+            assert await events.backlog(redis, keys) == 0, "the worker left events unread or pending"
+            owed, _ = await outbox.owed(neo4j, keys.events)
+            assert owed == 0, f"the worker left {owed} outbox entries owed"
+            return handled
         finally:
+            worker.logger.removeHandler(failures)
             await redis.aclose()
             await neo4j.close()
 
     return asyncio.run(run())
+
+
+class FailureLog(logging.Handler):
+    """The messages of the failures logged while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 @pytest.fixture
@@ -245,16 +267,18 @@ def bolt_runs() -> Iterator[RunCounter]:
 class RedisProcess:
     """A real redis-server of the test's own, so stopping it disturbs no other test."""
 
-    def __init__(self, port: int, directory: Path) -> None:
+    def __init__(self, port: int, directory: Path, durable: bool = False) -> None:
         self.port = port
         self.directory = directory
+        self.durable = durable  # an append-only file fsynced every second, as scripts/redis.conf has it
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         server = shutil.which("redis-server")
         assert server, "redis-server is installed by scripts/services.sh"
         self.process = subprocess.Popen(
-            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+            + (["yes", "--appendfsync", "everysec"] if self.durable else ["no"]),
             cwd=self.directory,
             stdout=subprocess.DEVNULL,
         )
@@ -274,8 +298,9 @@ class RedisProcess:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    redis = RedisProcess(free_port(), tmp_path)
+def own_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisProcess]:
+    """Without persistence, unless parametrized (indirectly) with durable=True."""
+    redis = RedisProcess(free_port(), tmp_path, durable=getattr(request, "param", False))
     redis.start()
     yield redis
     if redis.process is not None and redis.process.poll() is None:

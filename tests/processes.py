@@ -6,15 +6,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -78,6 +80,55 @@ def stop(process: "subprocess.Popen[bytes]") -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
+
+
+def start_worker(settings: Settings, log: Path, **extra: str) -> "subprocess.Popen[bytes]":
+    """The worker itself, not a wrapper: its pid is the worker's, for kill -9 and its consumer name."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "feeds.worker"],
+            cwd=ROOT,
+            env=settings_env(settings, **extra),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def poll(read: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 0.1) -> T:
+    """Reads until `done` holds or the time is up; returns the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def wait_for_worker(worker: "subprocess.Popen[bytes]", log: Path) -> None:
+    """Until the worker logs its start: its consumer group exists and it is about to read the stream.
+    (A consumer blocked on an empty stream is not listed by XINFO CONSUMERS on Redis 7.0, so the log it is.)"""
+
+    def started() -> bool:
+        assert worker.poll() is None, f"the worker exited with {worker.returncode}:\n{log_tail(log)}"
+        return log.exists() and any(
+            "fan-out worker" in line and "started" in line for line in log.read_text(errors="replace").splitlines()
+        )
+
+    assert wait_until(started, timeout=30), f"the worker did not start within 30 s:\n{log_tail(log)}"
 
 
 def pid_of(base_url: str) -> int:

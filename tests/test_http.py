@@ -276,4 +276,6 @@ def test_huge_tweets_are_weighed_without_stalling_anyone(edge: tuple[str, Settin
     too_long, longest_valid = answers
     assert too_long["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
     assert "errors" not in longest_valid  # 44,000 characters weighed as 264: twitter-text ran on it
-    assert slowest < 0.1, f"a request waited {slowest * 1000:.0f} ms meanwhile"
+    # On the event loop, the weighing stalled everyone for about 5 s; half a second leaves room for a
+    # machine busy with other work (the weighing thread and the loop share the GIL).
+    assert slowest < 0.5, f"a request waited {slowest * 1000:.0f} ms meanwhile"

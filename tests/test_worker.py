@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ from feeds.packed import unpack
 from resolvers.ids import from_global_id
 from settings import Settings
 from tests.conftest import Account, Api, drain, forget_prefix, isolated_settings
-from tests.processes import ROOT, settings_env, stop
+from tests.processes import ROOT, log_tail, poll, settings_env, start_worker, stop, wait_for_worker, wait_until
 
 T = TypeVar("T")
 
@@ -56,42 +56,6 @@ NEO4J_BATCH = 5_000
 
 
 # --- processes ---------------------------------------------------------------------------------------------------
-
-
-def start_worker(settings: Settings, log: Path, **extra: str) -> "subprocess.Popen[bytes]":
-    """The worker itself, not a wrapper: its pid is the worker's, for kill -9 and its consumer name."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "feeds.worker"],
-            cwd=ROOT,
-            env=settings_env(settings, **extra),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def log_tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
-def poll(read: Callable[[], T], done: Callable[[T], bool], timeout: float, interval: float = 0.1) -> T:
-    """Reads until `done` holds or the time is up; returns the last reading."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 # --- Redis and Neo4j, synchronously ------------------------------------------------------------------------------
@@ -135,19 +99,6 @@ def acknowledged_all(client: "redis.Redis", keys: Keys) -> bool:
         return False
     summary = client.xpending(keys.events, events.GROUP)
     return int(summary["pending"]) == 0
-
-
-def wait_for_worker(worker: "subprocess.Popen[bytes]", log: Path) -> None:
-    """Until the worker logs its start: its consumer group exists and it is about to read the stream.
-    (A consumer blocked on an empty stream is not listed by XINFO CONSUMERS on Redis 7.0, so the log it is.)"""
-
-    def started() -> bool:
-        assert worker.poll() is None, f"the worker exited with {worker.returncode}:\n{log_tail(log)}"
-        return log.exists() and any(
-            "fan-out worker" in line and "started" in line for line in log.read_text(errors="replace").splitlines()
-        )
-
-    assert wait_until(started, timeout=30), f"the worker did not start within 30 s:\n{log_tail(log)}"
 
 
 def cached_ids(client: "redis.Redis", key: str) -> tuple[int, ...] | None:
@@ -557,14 +508,13 @@ async def test_backlog_is_right_when_redis_miscounts_the_lag(settings: Settings)
     try:
         await events.ensure_group(client, keys)
         for index in range(3):
-            await events.append(client, keys, "like", user=index, tweet=index)
+            await events.append(client, keys, index, "like", {"user": index, "tweet": index}, 0)
         read = await events.read_new(client, keys, "tests", count=10, block_ms=None)
-        for event in read:
-            await events.ack(client, keys, event)
+        await events.ack(client, keys, read)
         await client.xgroup_setid(keys.events, events.GROUP, read[-1].id, entries_read=1)
         assert (await client.xinfo_groups(keys.events))[0]["lag"] == 2  # Redis is wrong now
         assert await events.backlog(client, keys) == 0
-        await events.append(client, keys, "like", user=9, tweet=9)
+        await events.append(client, keys, 9, "like", {"user": 9, "tweet": 9}, 0)
         assert await events.backlog(client, keys) >= 1
     finally:
         await client.aclose()
@@ -579,8 +529,8 @@ async def test_a_failed_event_is_retried_by_its_worker_after_a_moment(settings: 
     try:
         ctx = Fanout(settings=settings, neo4j=neo4j, redis=client, keys=keys)
         await events.ensure_group(client, keys)
-        await events.append(client, keys, "no-such-kind")  # fails every time it is handled
-        await events.append(client, keys, "like", user=1, tweet=1)  # about no tweet: nothing to notify
+        await events.append(client, keys, 1, "no-such-kind", {}, 0)  # fails every time it is handled
+        await events.append(client, keys, 2, "like", {"user": 1, "tweet": 1}, 0)  # about no tweet: nothing to notify
         assert await worker.run_once(ctx, "w1", block_ms=1) == 2
         assert await events.backlog(client, keys) == 1  # the like went through; the other is pending
         assert await worker.run_once(ctx, "w1", block_ms=1) == 0  # not retried at once
