@@ -24,7 +24,7 @@ MISSING = ("NoSuchKey", "NoSuchObject")
 def open_minio(settings: Settings) -> Minio:
     """Few, quick retries: a dead MinIO should fail a request fast, not hang it."""
     http = urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=2.0, read=30.0),
+        timeout=urllib3.Timeout(connect=settings.service_timeout_seconds, read=30.0),
         retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
         maxsize=16,
     )
