@@ -26,6 +26,11 @@ OUTBOX_OLDEST = Gauge(
     "Age of the oldest outbox entry whose work is not done yet, as last seen by a worker.",
     multiprocess_mode="max",
 )
+REDIS_UNSAFE = Gauge(
+    "chirp_redis_persistence_unsafe",
+    "1 when Redis is configured so that a restart or eviction could lose fan-out events (see the worker's log).",
+    multiprocess_mode="max",
+)
 DELIVERIES = Counter("chirp_fanout_deliveries", "Entries written into cached home timelines.")
 TIMELINE_READS = Counter(
     "chirp_timeline_reads", "Home timeline reads, by how the cached timeline was found.", ["cache"]

@@ -17,7 +17,7 @@ import time
 
 import metrics
 from feeds import events, outbox
-from feeds.client import open_redis
+from feeds.client import open_redis, persistence_problem
 from feeds.fanout import Fanout, handle, sync_celebrities
 from feeds.keys import Keys
 from graph import outbox as graph_outbox
@@ -78,6 +78,14 @@ async def ensure_stream(ctx: Fanout) -> None:
             logger.warning("the event stream was new: %d outbox entries still owed are relayed again", requeued)
 
 
+async def check_persistence(ctx: Fanout) -> None:
+    """Says, in the log and in a metric, when Redis is set up to lose work (feeds/client.py)."""
+    problem = await persistence_problem(ctx.redis)
+    metrics.REDIS_UNSAFE.set(problem is not None)
+    if problem is not None:
+        logger.error("Redis could lose fan-out events on a restart: %s", problem)
+
+
 async def upkeep(ctx: Fanout, grace_ms: int) -> int:
     """Relays what is owed, trims the stream, and reports both; returns how many it relayed."""
     relayed = await relay_owed(ctx, grace_ms)
@@ -127,6 +135,7 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
                     await ensure_stream(ctx)
                     healthy = True
                 if not started:
+                    await check_persistence(ctx)
                     logger.info("fan-out worker %s started", consumer)
                     started = True
                 if time.monotonic() >= next_upkeep:

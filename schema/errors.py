@@ -3,7 +3,7 @@
 - A domain error (errors.ChirpError) keeps its message and gets its code, with its own extensions
   (retryAfter, cost and maxCost, ...).
 - An error outside any resolver (syntax, validation, variable coercion) is the client's: BAD_USER_INPUT.
-- Neo4j or Redis out of reach (or a wait on them cut short) is SERVICE_UNAVAILABLE, logged here.
+- Neo4j or Redis unable to serve now (out of reach, too busy, a wait cut short) is SERVICE_UNAVAILABLE.
 - Anything else is masked as INTERNAL_SERVER_ERROR and logged here with the request id, which
   the client also gets, so that a report can be matched with the log.
 """
@@ -15,7 +15,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from errors import ChirpError
-from resolvers.faults import UNAVAILABLE_MESSAGE, UNREACHABLE
+from resolvers.faults import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 logger = logging.getLogger("chirp.errors")
 
@@ -67,7 +67,7 @@ class ContractErrors(MaskErrors):
         if error.path is None:
             return with_code(error, "BAD_USER_INPUT")
         request_id = getattr(self.execution_context.context, "request_id", "-")
-        if isinstance(original, UNREACHABLE):
+        if isinstance(original, UNAVAILABLE):
             logger.warning("request %s: a service is unavailable at %s: %r", request_id, error.path, original)
             return with_code(error, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE)
         logger.error("request %s: unexpected error at %s", request_id, error.path, exc_info=original or error)

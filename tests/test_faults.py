@@ -42,6 +42,7 @@ FOLLOW = "mutation($id: ID!) { follow(userId: $id) { id } }"
 VIEWER = "query { viewer { handle followingCount } }"
 FOLLOWERS = "query { viewer { followers(first: 5) { edges { node { handle } } } } }"
 TWEET = "query($id: ID!) { tweet(id: $id) { id likeCount } }"
+UPLOAD = "mutation($file: Upload!) { uploadMedia(file: $file) { id } }"
 
 
 @dataclass
@@ -151,30 +152,32 @@ class Outcomes:
 
 
 def load(base_url: str, accounts: list[Account], seconds: float, rate: float, outcomes: Outcomes, seed: int) -> None:
-    """One client's share of the load: mixed reads and writes at `rate` requests a second."""
+    """One client's share of the load: mixed reads and writes (a few uploads) at `rate` requests a second."""
     picker = random.Random(seed)
     deadline = time.monotonic() + seconds
+    image = small_png()
     with httpx.Client(base_url=base_url, timeout=30) as http:
+        api = Api(http)  # type: ignore[arg-type]
         while (started := time.monotonic()) < deadline:
             index = picker.randrange(len(accounts))
             roll = picker.random()
             with outcomes.lock:
                 known = list(outcomes.posts)
+            files = None
+            variables: dict[str, Any]
             if roll < 0.5:
                 query, variables = HOME, {}
-            elif roll < 0.75:
+            elif roll < 0.7:
                 query, variables = POST, {"text": f"load {picker.random():.9f}"}
-            elif roll < 0.9 and known:
+            elif roll < 0.85 and known:
                 query, variables = LIKE, {"id": picker.choice(known)}
+            elif roll < 0.9:
+                query, variables, files = UPLOAD, {"file": None}, {"variables.file": ("dot.png", image, "image/png")}
             else:
                 other = picker.randrange(len(accounts))
                 query, variables = (FOLLOW, {"id": accounts[other].id}) if other != index else (VIEWER, {})
             try:
-                response = http.post(
-                    "/graphql",
-                    json={"query": query, "variables": variables},
-                    headers={"Authorization": f"Bearer {accounts[index].token}"},
-                )
+                response = api.post(query, variables, accounts[index].token, files)
                 body = response.json()
             except (httpx.HTTPError, ValueError) as error:
                 with outcomes.lock:
@@ -210,6 +213,7 @@ def test_faults_under_load_lose_no_acknowledged_write(tmp_path: Path) -> None:
         budget_tweets=Budget(1_000_000, 60),
         budget_likes=Budget(1_000_000, 60),
         budget_follows=Budget(1_000_000, 60),
+        budget_uploads=Budget(1_000_000, 60),
     )
     outcomes = Outcomes()
     with ExitStack() as stack:
@@ -248,14 +252,15 @@ def test_faults_under_load_lose_no_acknowledged_write(tmp_path: Path) -> None:
 
         assert poll(lambda: httpx.get(f"{base_url}/readyz").status_code, lambda s: s == 200, timeout=15) == 200
         assert not outcomes.wrong, outcomes.wrong[:5]
-        print(  # the figures of the run, for the record (pytest -s shows them)
-            f"faults under load: {outcomes.succeeded} succeeded, {len(outcomes.unavailable)} SERVICE_UNAVAILABLE, "
-            f"{len(outcomes.posts)} posts, {len(outcomes.likes)} likes, {len(outcomes.follows)} follows acknowledged"
-        )
-        assert outcomes.succeeded > 500  # the load did run through the faults
         assert outcomes.unavailable, "no request met a missing service: the faults did not bite"
         p99 = sorted(outcomes.unavailable)[int(len(outcomes.unavailable) * 0.99)]
-        assert p99 < ANSWERED_WITHIN, f"p99 of the unavailable answers: {p99:.2f} s"
+        print(  # the figures of the run, for the record (pytest -s shows them)
+            f"faults under load: {outcomes.succeeded} succeeded, {len(outcomes.unavailable)} SERVICE_UNAVAILABLE "
+            f"(p99 {p99:.2f} s), {len(outcomes.posts)} posts, {len(outcomes.likes)} likes, "
+            f"{len(outcomes.follows)} follows acknowledged"
+        )
+        assert outcomes.succeeded > 500  # the load did run through the faults
+        assert p99 < TIMEOUT, f"p99 of the unavailable answers: {p99:.2f} s"
         stop(fanout)
         drain(settings)  # whatever the worker left: it fails if anything is owed or pending afterwards
 

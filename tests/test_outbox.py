@@ -15,6 +15,8 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
+import feeds.client
+import graph.driver
 from app import create_app
 from feeds import events, worker
 from feeds.fanout import Fanout
@@ -164,3 +166,30 @@ async def test_trimming_never_drops_an_event_unread_or_unacknowledged(settings: 
     assert len(left) < 300  # something was trimmed
     assert set(range(251, 301)) <= set(left)  # every pending (251-270) and unread (271-300) event stays
     assert await events.relayed(redis, keys, [1, 251, 300]) == [False, True, True]  # marks of the done go
+
+
+async def test_the_worker_tells_when_redis_could_lose_events(settings: Settings, own_redis: RedisProcess) -> None:
+    """RDB snapshots alone would bring back an old stream on a restart, eviction could drop it:
+    the worker says so in a metric. An append-only file, or no persistence at all, is safe."""
+    own = settings.model_copy(update={"redis_port": own_redis.port})
+    client = feeds.client.open_redis(own)
+    neo4j = graph.driver.open_driver(own)
+    try:
+        ctx = Fanout(settings=own, neo4j=neo4j, redis=client, keys=Keys(own.redis_prefix))
+        seen = []
+        for name, value in (
+            ("save", ""),
+            ("save", "3600 1"),
+            ("appendonly", "yes"),
+            ("maxmemory-policy", "allkeys-lru"),
+        ):
+            await client.config_set(name, value)
+            await worker.check_persistence(ctx)
+            seen.append(REGISTRY.get_sample_value("chirp_redis_persistence_unsafe"))
+        assert seen == [0, 1, 0, 1]
+        assert "evicts keys" in (await feeds.client.persistence_problem(client) or "")
+    finally:  # as it was: nothing for the server to write when it is stopped
+        await client.config_set("appendonly", "no")
+        await client.config_set("save", "")
+        await client.aclose()
+        await neo4j.close()
