@@ -74,6 +74,8 @@ async def subscriber(
         subprotocols=[protocol],  # type: ignore[list-item]
         max_queue=1 if stalled else None,
         compression=None if stalled else "deflate",  # compressed, its many identical fields would fit in no time
+        # A client that stops reading stops seeing its pings answered: it would end its own connection.
+        ping_interval=None if stalled else 20,
         sock=sock,
     )
     payload = {"Authorization": f"Bearer {token}"} if token else {}

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from redis.asyncio import Redis
 
+from feeds.keys import Keys
 from settings import Settings
 from tests.conftest import Api, forget_prefix, isolated_settings
 
@@ -56,7 +57,8 @@ async def test_the_pull_engine_answers_from_neo4j_alone(api: Api, redis: Redis, 
         },
     ]
     # Nothing was cached on the way: beside the protection's budgets and token revocations, the
-    # only key is the fan-out queue the writes fed.
+    # only keys are the fan-out queue the writes fed and its marks of what was relayed.
     keys = {key.decode() async for key in redis.scan_iter(match=f"{settings.redis_prefix}*")}
     protection = (f"{settings.redis_prefix}budget:", f"{settings.redis_prefix}tokens:")
-    assert {key for key in keys if not key.startswith(protection)} == {f"{settings.redis_prefix}events"}
+    fed = Keys(settings.redis_prefix)
+    assert {key for key in keys if not key.startswith(protection)} == {fed.events, fed.relayed}
