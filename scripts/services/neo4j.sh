@@ -57,3 +57,22 @@ neo4j_stop() { stop_pid "$NEO4J_PIDFILE" Neo4j; }
 neo4j_status() {
   if neo4j_answers; then echo "neo4j: up on $NEO4J_HOST:$NEO4J_PORT"; else echo "neo4j: down"; return 1; fi
 }
+
+# neo4j-admin (database dump, load, ...) from the same jars, on this clone's Neo4j home, which must
+# be stopped: Community's dump and load work on an offline DBMS only. Its output goes to its own log.
+NEO4J_ADMIN_LOG=$CHIRP_STATE/logs/neo4j-admin.log
+neo4j_admin() {
+  neo4j_install
+  mkdir -p "$CHIRP_STATE/neo4j"
+  printf '\n== %s neo4j-admin %s\n' "$(date -u +%FT%TZ)" "$*" >>"$NEO4J_ADMIN_LOG"
+  NEO4J_HOME=$CHIRP_STATE/neo4j NEO4J_CONF=$CHIRP_STATE/neo4j/conf java "-Xmx$NEO4J_HEAP" \
+    -cp "$NEO4J_DIST/lib/*" org.neo4j.cli.AdminTool "$@" >>"$NEO4J_ADMIN_LOG" 2>&1
+}
+
+# Dies unless the Neo4j on the configured port, if any, is the one this clone started: the backup
+# and the restore stop it, and someone else's Neo4j is not ours to stop.
+neo4j_refuse_strangers() {
+  if neo4j_answers && ! pid_alive "$NEO4J_PIDFILE"; then
+    die "the Neo4j on $NEO4J_HOST:$NEO4J_PORT was not started by this clone (no live pid in $NEO4J_PIDFILE): it is not ours to stop"
+  fi
+}
