@@ -24,7 +24,7 @@ import feeds.client
 import graph.driver
 import media.client
 from app import create_app
-from feeds import events, worker
+from feeds import events, reset, worker
 from feeds.fanout import Fanout
 from feeds.keys import Keys
 from graph import outbox
@@ -75,11 +75,10 @@ def settings() -> Iterator[Settings]:
 
 
 async def forget_prefix(settings: Settings) -> None:
+    """Redis forgets every key of these settings (as scripts/restore.sh makes it do)."""
     redis = feeds.client.open_redis(settings)
     try:
-        keys = [key async for key in redis.scan_iter(match=f"{settings.redis_prefix}*", count=1000)]
-        for start in range(0, len(keys), 1000):
-            await redis.delete(*keys[start : start + 1000])
+        await reset.forget(redis, settings.redis_prefix)
     finally:
         await redis.aclose()
 
