@@ -13,6 +13,7 @@ the outbox's gauges where the app has them).
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from bench.load import QUERY
 from bench.soak_report import Record, Sample, build_report, draw, print_table
 from bench.suite import API_PORT, RESULTS, api, bench_clients, caught_up, degrees, followed, process, warm
-from bench.tally import classify, gauges, vm_rss_bytes
+from bench.tally import classify, cpu_seconds, gauges, vm_rss_bytes
 from bench.visible import CREATE, every_subscription_started, subscription
 from feeds.fanout import Fanout, sync_celebrities
 from resolvers.auth import issue_token
@@ -233,25 +234,30 @@ async def listen(base_url: str, subscriber: int, token: str, record: Record) -> 
         record.subscription_events[f"failed:{type(error).__name__}"] += 1
 
 
-def read_rss(pid: int) -> int | None:
+def usage(pid: int) -> tuple[int | None, float | None]:
+    """(VmRSS in bytes, CPU seconds so far) of a process; None for what cannot be read (it exited)."""
+    proc = Path(f"/proc/{pid}")
     try:
-        return vm_rss_bytes(Path(f"/proc/{pid}/status").read_text())
+        rss = vm_rss_bytes((proc / "status").read_text())
+        cpu = cpu_seconds((proc / "stat").read_text(), os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError):
-        return None
+        return None, None
+    return rss, cpu
 
 
-async def sample(client: httpx.AsyncClient, pids: tuple[int, int], record: Record) -> Sample:
-    """The processes' memory and the app's gauges now (all None when /metrics does not answer)."""
+async def sample(client: httpx.AsyncClient, pids: dict[str, int], record: Record) -> Sample:
+    """The processes' memory and CPU time, and the app's gauges now (all None when /metrics does not answer)."""
     at = record.now()
+    used = {name: usage(pid) for name, pid in pids.items()}
     try:
         response = await client.get("/metrics/")
         metrics = gauges(response.text, GAUGES) if response.status_code == 200 else dict.fromkeys(GAUGES)
     except httpx.TransportError:
         metrics = dict.fromkeys(GAUGES)
-    return Sample(at, read_rss(pids[0]), read_rss(pids[1]), metrics)
+    return Sample(at, {n: rss for n, (rss, _) in used.items()}, {n: cpu for n, (_, cpu) in used.items()}, metrics)
 
 
-async def sampling(base_url: str, pids: tuple[int, int], record: Record, stop: asyncio.Event) -> None:
+async def sampling(base_url: str, pids: dict[str, int], record: Record, stop: asyncio.Event) -> None:
     """A sample every SAMPLE_SECONDS until stopped, then one last; its own connection, apart from the load's."""
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
         while not stop.is_set():
@@ -261,7 +267,7 @@ async def sampling(base_url: str, pids: tuple[int, int], record: Record, stop: a
         record.samples.append(await sample(client, pids, record))
 
 
-async def soak(base_url: str, cast: Cast, pids: tuple[int, int], rate: float, seconds: float) -> Record:
+async def soak(base_url: str, cast: Cast, pids: dict[str, int], rate: float, seconds: float) -> Record:
     """Opens the subscriptions; once the API relays to all of them, loads for `seconds` while sampling,
     then waits GRACE_SECONDS for the last deliveries."""
     record = Record()
@@ -306,7 +312,8 @@ async def run_soak(minutes: float, rate: float, subscriptions: int) -> None:
             async with api("hybrid", PROMETHEUS_MULTIPROC_DIR=metrics_dir) as api_child, worker as worker_child:
                 await warm(base_url, list(cast.subscribers.values()))
                 await caught_up(clients)
-                record = await soak(base_url, cast, (api_child.pid, worker_child.pid), rate, minutes * 60)
+                pids = {"api": api_child.pid, "worker": worker_child.pid}
+                record = await soak(base_url, cast, pids, rate, minutes * 60)
                 # The worker's share of the follows and unfollows undone: the next run starts from nothing.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(caught_up(clients), 120)

@@ -10,19 +10,22 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from bench.tally import OK, by_minute, growth, last_by_minute, minute_count, percentiles
+from bench.tally import OK, busy_by_minute, by_minute, growth, last_by_minute, minute_count, percentiles
 
 MB = 1024 * 1024
 GROWTH_TARGET_PERCENT = 5.0
 KINDS = ("read", "post", "like", "follow")
 
 
+PROCESSES = ("api", "worker")
+
+
 @dataclass
 class Sample:
     at: float  # seconds since the load started
-    api_rss: int | None
-    worker_rss: int | None
-    metrics: dict[str, float | None]
+    rss: dict[str, int | None]  # bytes, by process (PROCESSES)
+    cpu: dict[str, float | None]  # CPU seconds used so far, by process
+    metrics: dict[str, float | None]  # the gauges of /metrics, None when absent
 
 
 @dataclass
@@ -60,7 +63,7 @@ def build_report(record: Record, audience: dict[int, list[int]], settings: dict[
     outcomes = Counter(outcome for _, _, _, outcome in record.requests)
     errors = sum(count for outcome, count in outcomes.items() if outcome != OK)
     delivered = deliveries(record, audience)
-    rss_growth = {name: growth([row[f"{name}_rss_mb"] for row in per_minute]) for name in ("api", "worker")}
+    rss_growth = {name: growth([row[f"{name}_rss_mb"] for row in per_minute]) for name in PROCESSES}
     return {
         **settings,
         "requests": len(record.requests),
@@ -77,13 +80,14 @@ def build_report(record: Record, audience: dict[int, list[int]], settings: dict[
         "verdict": {
             "zero_errors": errors == 0 and not record.subscription_events,
             "every_delivery_seen": delivered["seen"] == delivered["due"],
-            "rss_growth_under_5_percent": all(
-                g is not None and g["percent"] < GROWTH_TARGET_PERCENT for g in rss_growth.values()
-            ),
+            # None: not measured (a run of one minute, or no samples).
+            "rss_growth_under_5_percent": None
+            if None in rss_growth.values()
+            else all(g is not None and g["percent"] < GROWTH_TARGET_PERCENT for g in rss_growth.values()),
         },
         "per_minute": per_minute,
         "samples": [
-            {"at": s.at, "api_rss_mb": mb(s.api_rss), "worker_rss_mb": mb(s.worker_rss), **s.metrics}
+            {"at": s.at, **{f"{name}_rss_mb": mb(s.rss[name]) for name in PROCESSES}, **s.metrics}
             for s in record.samples
         ],
     }
@@ -113,10 +117,13 @@ def request_minutes(record: Record, minutes: int) -> list[dict[str, Any]]:
 
 
 def memory_minutes(record: Record, minutes: int) -> list[dict[str, Any]]:
-    """Resident memory of the API and the worker as each minute ended, in MB."""
-    api = last_by_minute(((s.at, mb(s.api_rss)) for s in record.samples), minutes)
-    worker = last_by_minute(((s.at, mb(s.worker_rss)) for s in record.samples), minutes)
-    return [{"api_rss_mb": a, "worker_rss_mb": w} for a, w in zip(api, worker, strict=True)]
+    """Resident memory of the API and the worker as each minute ended (MB), and the share of a core
+    each used in the minute."""
+    columns = {}
+    for name in PROCESSES:
+        columns[f"{name}_rss_mb"] = last_by_minute([(s.at, mb(s.rss[name])) for s in record.samples], minutes)
+        columns[f"{name}_cpu"] = busy_by_minute([(s.at, s.cpu[name]) for s in record.samples], minutes)
+    return [{column: values[minute] for column, values in columns.items()} for minute in range(minutes)]
 
 
 def gauge_minutes(record: Record, minutes: int) -> list[dict[str, Any]]:
@@ -178,6 +185,10 @@ def fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def percent(share: float | None) -> float | None:
+    return None if share is None else share * 100
+
+
 def p99(kind: str) -> Callable[[dict[str, Any]], str]:
     return lambda row: fmt(row["latency_ms"][kind]["p99_ms"], 1)
 
@@ -193,6 +204,8 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     *((f"{kind}99", p99(kind)) for kind in KINDS),
     ("apiMB", lambda row: fmt(row["api_rss_mb"], 1)),
     ("wrkMB", lambda row: fmt(row["worker_rss_mb"], 1)),
+    ("apiCPU%", lambda row: fmt(percent(row["api_cpu"]))),
+    ("wrkCPU%", lambda row: fmt(percent(row["worker_cpu"]))),
     ("backlog", lambda row: fmt(row["backlog"])),
     ("blogmax", lambda row: fmt(row["backlog_max"])),
     ("outbox", lambda row: fmt(row["outbox_entries"])),
@@ -248,7 +261,7 @@ def draw(report: dict[str, Any], path: Path) -> None:
     latency_axes.legend(ncols=3, fontsize="small")
     samples = report["samples"]
     times = [sample["at"] / 60 for sample in samples]
-    for name in ("api", "worker"):
+    for name in PROCESSES:
         memory_axes.plot(times, nan_for_none([s[f"{name}_rss_mb"] for s in samples]), label=f"{name} RSS")
     memory_axes.set_ylabel("resident memory (MB)")
     memory_axes.legend()

@@ -35,11 +35,16 @@ def minute_count(seconds: float) -> int:
     return max(1, math.ceil(seconds / 60 - 1e-9))
 
 
+def minute_index(at: float, minutes: int) -> int:
+    """The minute (from 0) of a time in seconds since the start, within the run's minutes."""
+    return min(max(int(at // 60), 0), minutes - 1)
+
+
 def by_minute(points: Iterable[tuple[float, T]], minutes: int) -> list[list[T]]:
     """Values grouped by the minute of their time (seconds since the start); later ones go to the last minute."""
     groups: list[list[T]] = [[] for _ in range(minutes)]
     for at, value in points:
-        groups[min(max(int(at // 60), 0), minutes - 1)].append(value)
+        groups[minute_index(at, minutes)].append(value)
     return groups
 
 
@@ -55,9 +60,8 @@ def last_by_minute(samples: Iterable[tuple[float, float | None]], minutes: int) 
     """The last value sampled within each minute (None when none was): where a gauge stood as the minute ended."""
     last: list[float | None] = [None] * minutes
     for at, value in sorted(samples, key=lambda sample: sample[0]):
-        minute = min(max(int(at // 60), 0), minutes - 1)
         if value is not None:
-            last[minute] = value
+            last[minute_index(at, minutes)] = value
     return last
 
 
@@ -82,6 +86,32 @@ def vm_rss_bytes(status: str) -> int:
                 raise ValueError(f"unexpected VmRSS unit: {line!r}")
             return int(number) * 1024
     raise ValueError("no VmRSS line (a kernel thread, or a process that exited)")
+
+
+def cpu_seconds(stat: str, ticks_per_second: int) -> float:
+    """User plus system CPU time out of /proc/PID/stat (fields 14 and 15, in clock ticks). The
+    command name, field 2, is in parentheses and may hold spaces: fields are counted after it."""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / ticks_per_second
+
+
+def busy_by_minute(samples: Sequence[tuple[float, float | None]], minutes: int) -> list[float | None]:
+    """Share of one core a process used in each minute, from (time, CPU seconds so far) samples:
+    from the last sample of the minute before (the first sample, for the first minute) to the last
+    sample of this one."""
+    known = sorted((at, cpu) for at, cpu in samples if cpu is not None)
+    ends: list[tuple[float, float] | None] = [None] * minutes
+    for at, cpu in known:
+        ends[minute_index(at, minutes)] = (at, cpu)
+    shares: list[float | None] = []
+    previous = known[0] if known else None
+    for end in ends:
+        if end is None or previous is None or end[0] <= previous[0]:
+            shares.append(None)
+        else:
+            shares.append((end[1] - previous[1]) / (end[0] - previous[0]))
+        previous = end or previous
+    return shares
 
 
 def gauges(exposition: str, names: Iterable[str]) -> dict[str, float | None]:

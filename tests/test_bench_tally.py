@@ -4,7 +4,18 @@ import json
 
 import pytest
 
-from bench.tally import by_minute, classify, gauges, growth, last_by_minute, minute_count, percentiles, vm_rss_bytes
+from bench.tally import (
+    busy_by_minute,
+    by_minute,
+    classify,
+    cpu_seconds,
+    gauges,
+    growth,
+    last_by_minute,
+    minute_count,
+    percentiles,
+    vm_rss_bytes,
+)
 
 
 def body(payload: object) -> bytes:
@@ -65,6 +76,20 @@ def test_vm_rss_bytes() -> None:
     assert vm_rss_bytes(status) == 123456 * 1024
     with pytest.raises(ValueError, match="VmRSS"):
         vm_rss_bytes("Name:\tkthreadd\n")
+
+
+def test_cpu_seconds_counts_fields_after_the_command_name() -> None:
+    # The command name may hold spaces and parentheses; utime and stime are fields 14 and 15.
+    stat = "4242 (python (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 3 0 999 1000 2000"
+    assert cpu_seconds(stat, 100) == pytest.approx(3.0)
+
+
+def test_busy_by_minute_is_cpu_time_over_wall_time_between_minute_ends() -> None:
+    samples: list[tuple[float, float | None]] = [(0, 10), (30, 20), (58, 24), (90, None), (119, 54.5), (130, 60)]
+    # Minute 1: 14 s of CPU in 58 s; minute 2 (past the run's end clamped into it): 36 s in 72 s.
+    assert busy_by_minute(samples, 2) == [pytest.approx(14 / 58), pytest.approx(36 / 72)]
+    assert busy_by_minute([(0, 1.0), (150, 2.0)], 3) == [None, None, pytest.approx(1 / 150)]
+    assert busy_by_minute([], 2) == [None, None]
 
 
 def test_gauges_reads_present_ones_and_none_for_absent() -> None:

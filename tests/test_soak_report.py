@@ -8,6 +8,7 @@ import pytest
 from bench.soak_report import MB, Record, Sample, build_report, draw, print_table
 
 BACKLOG = "chirp_fanout_backlog_events"
+OUTBOX = "chirp_outbox_entries"
 
 
 def made_up_record() -> Record:
@@ -24,11 +25,16 @@ def made_up_record() -> Record:
     record.posts = {100: (2.1, 7), 200: (63.1, 7)}  # tweet -> (returned, author)
     record.arrivals = {(1, 100): 2.3, (2, 100): 2.0}  # subscriber 2 got tweet 100 before the answer came
     record.arrival_times = [2.0, 2.3, 70.0]  # the last: a tweet not of the soak's making
+    # (at, API MB, worker MB, API CPU seconds, worker CPU seconds, backlog)
+    samples = [
+        (0, 100, 50, 10, 1, 0),
+        (55, 110, 50, 37.5, 2.1, 4),
+        (65, 120, 51, 42.5, 2.2, 9),
+        (119, 121, 51, 69.5, 3, 1),
+    ]
     record.samples = [
-        Sample(0.0, 100 * MB, 50 * MB, {BACKLOG: 0.0, "chirp_outbox_entries": None}),
-        Sample(55.0, 110 * MB, 50 * MB, {BACKLOG: 4.0, "chirp_outbox_entries": None}),
-        Sample(65.0, 120 * MB, 51 * MB, {BACKLOG: 9.0, "chirp_outbox_entries": None}),
-        Sample(119.0, 121 * MB, 51 * MB, {BACKLOG: 1.0, "chirp_outbox_entries": None}),
+        Sample(at, {"api": a * MB, "worker": w * MB}, {"api": ac, "worker": wc}, {BACKLOG: b, OUTBOX: None})
+        for at, a, w, ac, wc, b in samples
     ]
     return record
 
@@ -45,6 +51,8 @@ def test_per_minute_counts_latency_memory_and_gauges() -> None:
     assert second["latency_ms"]["post"] == {"count": 1, "p50_ms": 40.0, "p99_ms": 40.0}
     assert second["latency_ms"]["follow"]["count"] == 0
     assert (first["api_rss_mb"], second["api_rss_mb"], second["worker_rss_mb"]) == (110, 121, 51)
+    assert (first["api_cpu"], second["api_cpu"]) == (pytest.approx(0.5), pytest.approx(0.5))  # 27.5 s in 55, 32 in 64
+    assert (first["worker_cpu"], second["worker_cpu"]) == (pytest.approx(1.1 / 55), pytest.approx(0.9 / 64))
     assert (first["backlog"], second["backlog"], second["backlog_max"]) == (4.0, 1.0, 9.0)
     assert second["outbox_entries"] is None  # the app has no such gauge yet: reported as absent
     assert (first["deliveries_due"], first["deliveries_seen"], second["deliveries_due"]) == (2, 2, 2)
@@ -76,3 +84,10 @@ def test_table_and_picture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert table[2].split()[:3] == ["2", "3", "1"]
     draw(whole, tmp_path / "soak.png")
     assert (tmp_path / "soak.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_growth_of_a_one_minute_run_is_not_measured_rather_than_failed() -> None:
+    asked = {"minutes": 1, "rate": 1, "mix": {}, "subscriptions": 2, "started": "then"}
+    whole = build_report(made_up_record(), {7: [1, 2]}, asked)
+    assert whole["rss_growth_last_5_minutes"] == {"api": None, "worker": None}
+    assert whole["verdict"]["rss_growth_under_5_percent"] is None
