@@ -6,7 +6,7 @@ The load is open loop at a bounded rate sized for a 2-core machine (each request
 schedule and its latency counted from then, so a stall shows as queueing, not as fewer requests):
 homeTimeline reads, createTweet, like, and follow/unfollow toggles, by many bench users. Beside it,
 homeTimeline subscriptions of users who follow the posters, counted against what they should get.
-Every 5 s it reads the API's and the worker's VmRSS and the app's /metrics (the stream backlog,
+Every 5 s it reads the API's and the worker's VmRSS and CPU time, and the app's /metrics (the stream backlog,
 the outbox's gauges where the app has them).
 """
 
