@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from bench.load import QUERY
 from bench.soak_report import Record, Sample, build_report, draw, print_table
 from bench.suite import API_PORT, RESULTS, api, bench_clients, caught_up, degrees, followed, process, warm
-from bench.tally import classify, cpu_seconds, gauges, vm_rss_bytes
+from bench.tally import classify, cpu_seconds, gauges, machine_cpu_seconds, vm_rss_bytes
 from bench.visible import CREATE, every_subscription_started, subscription
 from feeds.fanout import Fanout, sync_celebrities
 from resolvers.auth import issue_token
@@ -245,16 +245,24 @@ def usage(pid: int) -> tuple[int | None, float | None]:
     return rss, cpu
 
 
+def machine_usage() -> float:
+    """CPU seconds the whole machine spent busy so far, per core: its busy share comes out of it as a
+    process's does, and tells whether a slow minute was this machine's (shared, 2 cores) doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return machine_cpu_seconds(Path("/proc/stat").read_text(), ticks) / (os.cpu_count() or 1)
+
+
 async def sample(client: httpx.AsyncClient, pids: dict[str, int], record: Record) -> Sample:
     """The processes' memory and CPU time, and the app's gauges now (all None when /metrics does not answer)."""
     at = record.now()
-    used = {name: usage(pid) for name, pid in pids.items()}
+    used = {name: usage(pid) for name, pid in pids.items()} | {"machine": (None, machine_usage())}
     try:
         response = await client.get("/metrics/")
         metrics = gauges(response.text, GAUGES) if response.status_code == 200 else dict.fromkeys(GAUGES)
     except httpx.TransportError:
         metrics = dict.fromkeys(GAUGES)
-    return Sample(at, {n: rss for n, (rss, _) in used.items()}, {n: cpu for n, (_, cpu) in used.items()}, metrics)
+    rss = {name: rss for name, (rss, _) in used.items() if name in pids}
+    return Sample(at, rss, {name: cpu for name, (_, cpu) in used.items()}, metrics)
 
 
 async def sampling(base_url: str, pids: dict[str, int], record: Record, stop: asyncio.Event) -> None:

@@ -24,7 +24,7 @@ PROCESSES = ("api", "worker")
 class Sample:
     at: float  # seconds since the load started
     rss: dict[str, int | None]  # bytes, by process (PROCESSES)
-    cpu: dict[str, float | None]  # CPU seconds used so far, by process
+    cpu: dict[str, float | None]  # CPU seconds used so far, by process, and "machine": busy seconds per core
     metrics: dict[str, float | None]  # the gauges of /metrics, None when absent
 
 
@@ -117,12 +117,13 @@ def request_minutes(record: Record, minutes: int) -> list[dict[str, Any]]:
 
 
 def memory_minutes(record: Record, minutes: int) -> list[dict[str, Any]]:
-    """Resident memory of the API and the worker as each minute ended (MB), and the share of a core
-    each used in the minute."""
+    """Resident memory of the API and the worker as each minute ended (MB), the share of a core each
+    used in the minute, and the share of the whole machine's cores busy (everything on it)."""
     columns = {}
     for name in PROCESSES:
         columns[f"{name}_rss_mb"] = last_by_minute([(s.at, mb(s.rss[name])) for s in record.samples], minutes)
         columns[f"{name}_cpu"] = busy_by_minute([(s.at, s.cpu[name]) for s in record.samples], minutes)
+    columns["machine_cpu"] = busy_by_minute([(s.at, s.cpu.get("machine")) for s in record.samples], minutes)
     return [{column: values[minute] for column, values in columns.items()} for minute in range(minutes)]
 
 
@@ -206,6 +207,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("wrkMB", lambda row: fmt(row["worker_rss_mb"], 1)),
     ("apiCPU%", lambda row: fmt(percent(row["api_cpu"]))),
     ("wrkCPU%", lambda row: fmt(percent(row["worker_cpu"]))),
+    ("machine%", lambda row: fmt(percent(row["machine_cpu"]))),
     ("backlog", lambda row: fmt(row["backlog"])),
     ("blogmax", lambda row: fmt(row["backlog_max"])),
     ("outbox", lambda row: fmt(row["outbox_entries"])),

@@ -95,6 +95,12 @@ def cpu_seconds(stat: str, ticks_per_second: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks_per_second
 
 
+def machine_cpu_seconds(stat: str, ticks_per_second: int) -> float:
+    """CPU time all cores spent busy since boot, out of /proc/stat's first line (all but idle and iowait)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in stat.split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / ticks_per_second
+
+
 def busy_by_minute(samples: Sequence[tuple[float, float | None]], minutes: int) -> list[float | None]:
     """Share of one core a process used in each minute, from (time, CPU seconds so far) samples:
     from the last sample of the minute before (the first sample, for the first minute) to the last

@@ -12,6 +12,7 @@ from bench.tally import (
     gauges,
     growth,
     last_by_minute,
+    machine_cpu_seconds,
     minute_count,
     percentiles,
     vm_rss_bytes,
@@ -82,6 +83,11 @@ def test_cpu_seconds_counts_fields_after_the_command_name() -> None:
     # The command name may hold spaces and parentheses; utime and stime are fields 14 and 15.
     stat = "4242 (python (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 3 0 999 1000 2000"
     assert cpu_seconds(stat, 100) == pytest.approx(3.0)
+
+
+def test_machine_cpu_seconds_counts_all_but_idle_and_iowait() -> None:
+    stat = "cpu  100 20 30 5000 400 6 7 8 0 0\ncpu0 50 10 15 2500 200 3 3 4 0 0\nintr 12345\n"
+    assert machine_cpu_seconds(stat, 100) == pytest.approx((100 + 20 + 30 + 6 + 7 + 8) / 100)
 
 
 def test_busy_by_minute_is_cpu_time_over_wall_time_between_minute_ends() -> None:

@@ -33,7 +33,12 @@ def made_up_record() -> Record:
         (119, 121, 51, 69.5, 3, 1),
     ]
     record.samples = [
-        Sample(at, {"api": a * MB, "worker": w * MB}, {"api": ac, "worker": wc}, {BACKLOG: b, OUTBOX: None})
+        Sample(
+            at,
+            {"api": a * MB, "worker": w * MB},
+            {"api": ac, "worker": wc, "machine": 0.9 * at},  # the machine 90% busy throughout
+            {BACKLOG: b, OUTBOX: None},
+        )
         for at, a, w, ac, wc, b in samples
     ]
     return record
@@ -53,6 +58,7 @@ def test_per_minute_counts_latency_memory_and_gauges() -> None:
     assert (first["api_rss_mb"], second["api_rss_mb"], second["worker_rss_mb"]) == (110, 121, 51)
     assert (first["api_cpu"], second["api_cpu"]) == (pytest.approx(0.5), pytest.approx(0.5))  # 27.5 s in 55, 32 in 64
     assert (first["worker_cpu"], second["worker_cpu"]) == (pytest.approx(1.1 / 55), pytest.approx(0.9 / 64))
+    assert (first["machine_cpu"], second["machine_cpu"]) == (pytest.approx(0.9), pytest.approx(0.9))
     assert (first["backlog"], second["backlog"], second["backlog_max"]) == (4.0, 1.0, 9.0)
     assert second["outbox_entries"] is None  # the app has no such gauge yet: reported as absent
     assert (first["deliveries_due"], first["deliveries_seen"], second["deliveries_due"]) == (2, 2, 2)
