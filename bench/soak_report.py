@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bench.tally import OK, busy_by_minute, by_minute, growth, last_by_minute, minute_count, percentiles
@@ -248,43 +249,52 @@ def draw(report: dict[str, Any], path: Path) -> None:
     """Latency per minute (log scale), memory per sample, backlog and outbox per sample."""
     figure = Figure(figsize=(11, 10), layout="constrained")
     latency_axes, memory_axes, queue_axes = figure.subplots(3, 1, sharex=True)
-    rows = report["per_minute"]
-    centers = [row["minute"] - 0.5 for row in rows]
-    for kind, style in (("all", "-"), *((kind, ":") for kind in KINDS)):
-        for quantile, width in (("p50_ms", 1.0), ("p99_ms", 2.0)):
-            if kind != "all" and quantile == "p50_ms":
-                continue
-            values = [row["latency_ms"][kind][quantile] for row in rows]
-            latency_axes.plot(
-                centers, nan_for_none(values), style, marker="o", linewidth=width, label=f"{kind} {quantile[:3]}"
-            )
-    latency_axes.set_yscale("log")
-    latency_axes.set_ylabel("latency per minute (ms)")
-    latency_axes.legend(ncols=3, fontsize="small")
+    draw_latency(latency_axes, report["per_minute"])
     samples = report["samples"]
     times = [sample["at"] / 60 for sample in samples]
     for name in PROCESSES:
         memory_axes.plot(times, nan_for_none([s[f"{name}_rss_mb"] for s in samples]), label=f"{name} RSS")
+    memory_axes.set_ylim(bottom=0)  # from zero: a slope on a cut axis looks like a leak
     memory_axes.set_ylabel("resident memory (MB)")
-    memory_axes.legend()
-    for name, label in (
-        ("chirp_fanout_backlog_events", "stream backlog"),
-        ("chirp_outbox_entries", "outbox entries"),
-    ):
-        queue_axes.plot(times, nan_for_none([s.get(name) for s in samples]), label=label)
+    memory_axes.legend(loc="lower right")
+    for name, label in (("chirp_fanout_backlog_events", "stream backlog"), ("chirp_outbox_entries", "outbox entries")):
+        values = [s.get(name) for s in samples]
+        absent = all(value is None for value in values)
+        queue_axes.plot(times, nan_for_none(values), label=label + (" (the app has no such gauge)" if absent else ""))
+    queue_axes.set_ylim(bottom=0)
     queue_axes.set_ylabel("events")
-    queue_axes.set_xlabel("minutes")
+    queue_axes.set_xlabel("minutes since the load started")
     queue_axes.legend()
-    growth_text = ", ".join(
-        f"{name} {fmt(g['percent'], 2)}%" if g else f"{name} -"
-        for name, g in report["rss_growth_last_5_minutes"].items()
-    )
-    figure.suptitle(
-        f"Soak {report['started']}: {report['minutes']} min at {report['rate']} req/s, "
-        f"{report['subscriptions']} subscriptions; {report['errors']} errors\n"
-        f"RSS growth over the last 5 minutes: {growth_text}"
-    )
+    figure.suptitle(title(report))
     figure.savefig(path, dpi=100)
+
+
+def draw_latency(axes: Axes, rows: list[dict[str, Any]]) -> None:
+    """Overall p50 and p99 per minute, and each kind's p99, at the middle of their minute."""
+    centers = [row["minute"] - 0.5 for row in rows]
+    lines = [("all", "p50_ms", "-", 1.0), ("all", "p99_ms", "-", 2.0), *((kind, "p99_ms", ":", 1.5) for kind in KINDS)]
+    for kind, quantile, style, width in lines:
+        values = [row["latency_ms"][kind][quantile] for row in rows]
+        axes.plot(centers, nan_for_none(values), style, marker="o", linewidth=width, label=f"{kind} {quantile[:3]}")
+    axes.set_yscale("log")
+    axes.set_ylabel("latency per minute (ms)")
+    axes.legend(ncols=3, fontsize="small")
+
+
+def title(report: dict[str, Any]) -> str:
+    grown = report["rss_growth_last_5_minutes"]
+    spans = {(g["from_minute"], g["to_minute"]) for g in grown.values() if g}
+    if spans:
+        (first, last), *_ = spans
+        growth_text = f"RSS growth, minute {first} to {last}: " + ", ".join(
+            f"{name} {fmt(g['percent'], 2) if g else '-'}%" for name, g in grown.items()
+        )
+    else:
+        growth_text = "RSS growth: not measured (a run of one minute)"
+    return (
+        f"Soak {report['started']}: {report['minutes']} min at {report['rate']} req/s, "
+        f"{report['subscriptions']} subscriptions; {report['errors']} errors\n{growth_text}"
+    )
 
 
 def nan_for_none(values: list[Any]) -> list[float]:
