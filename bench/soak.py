@@ -327,7 +327,7 @@ async def run_soak(minutes: float, rate: float, subscriptions: int) -> None:
                     await asyncio.wait_for(caught_up(clients), 120)
     settings = {"minutes": minutes, "rate": rate, "mix": MIX, "subscriptions": subscriptions}
     report = build_report(
-        record, cast.audience, settings | {"started": started, "data": data, "celebrities": celebrities}
+        record, cast.audience, settings | {"started": started, "data": data, "celebrities_marked": celebrities}
     )
     stem = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}"
     RESULTS.mkdir(exist_ok=True)
