@@ -67,8 +67,8 @@ class Cast:
 
 
 async def cast_for(clients: Clients, subscriptions: int) -> tuple[Cast, dict[str, int]]:
-    """The users of the run, drawn with a fixed seed (the same each run, so budgets spread evenly),
-    and the data set's size."""
+    """The users of the run and the data set's size. A fixed seed, so that runs compare; thousands of
+    users, so that none comes near its rate-limit budgets (a few actions each in ten minutes)."""
     users = await degrees(clients)
     if not users:
         raise SystemExit("no bench data: run ./scripts/bench.sh --generate-only first")
