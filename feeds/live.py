@@ -129,6 +129,9 @@ class Relay:
             data = json.loads(message["data"])
             for listener in list(self.listeners.get(channel, ())):
                 listener.offer(channel, data)
+            # Messages already buffered are read without suspending: without a yield here, a burst
+            # (a process back from a pause) would fill every queue before any subscriber's sender ran.
+            await asyncio.sleep(0)
 
 
 async def publish(redis: Redis, channels: Sequence[str], message: str) -> None:
