@@ -15,6 +15,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from redis.typing import StreamIdT
+from redis.utils import str_if_bytes
 
 from feeds.keys import Keys
 
@@ -125,26 +126,22 @@ async def trim(redis: Redis, keys: Keys) -> None:
         pipe.xinfo_groups(keys.events)
         pipe.xpending(keys.events, GROUP)
         groups, pending = await pipe.execute()
-    group = next((g for g in groups if g["name"] in (GROUP, GROUP.encode())), None)
+    group = next((g for g in groups if str_if_bytes(g["name"]) == GROUP), None)
     if group is None:
         return
-    last_delivered = _decode(group["last-delivered-id"])
-    milliseconds, _, sequence = last_delivered.partition("-")
-    cut = f"{milliseconds}-{int(sequence) + 1}"  # the first entry not yet delivered
+    milliseconds, sequence = stream_id(group["last-delivered-id"])
+    cut = (milliseconds, sequence + 1)  # the first entry not yet delivered
     if pending["pending"]:
-        cut = min(cut, _decode(pending["min"]), key=_stream_id)
+        cut = min(cut, stream_id(pending["min"]))
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.xtrim(keys.events, minid=cut, approximate=True)
+        pipe.xtrim(keys.events, minid=f"{cut[0]}-{cut[1]}", approximate=True)
         pipe.zremrangebyscore(keys.relayed, "-inf", int(time.time() * 1000) - RELAYED_KEEP_MS)
         await pipe.execute()
 
 
-def _decode(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _stream_id(value: str) -> tuple[int, int]:
-    milliseconds, _, sequence = value.partition("-")
+def stream_id(value: bytes | str) -> tuple[int, int]:
+    """A stream entry id ("<ms>-<seq>"), comparable."""
+    milliseconds, _, sequence = str_if_bytes(value).partition("-")
     return int(milliseconds), int(sequence or 0)
 
 

@@ -115,7 +115,7 @@ async def drain(ctx: Fanout, consumer: str) -> int:
     await ensure_stream(ctx)
     handled = 0
     while True:
-        relayed = await upkeep(ctx, grace_ms=0)
+        relayed = await relay_owed(ctx, grace_ms=0)  # no trim or report each round: serve() does those
         count = await run_once(ctx, consumer, block_ms=1)
         handled += count
         if not relayed and not count:
