@@ -1,9 +1,11 @@
-"""`uv run python -m bench` (through scripts/bench.sh, which starts the bench's own services)."""
+"""`uv run python -m bench` (through scripts/bench.sh, which starts the bench's own services);
+`python -m bench soak` for the soak on the data set already generated."""
 
 import argparse
 import asyncio
 
 from bench.generate import Shape
+from bench.soak import run_soak
 from bench.suite import run_suite
 
 
@@ -14,7 +16,17 @@ def main() -> None:
     parser.add_argument("--tweets", type=int, default=Shape.tweets)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each load phase")
     parser.add_argument("--generate-only", action="store_true", help="load the data set and stop")
+    commands = parser.add_subparsers(dest="command")
+    soak = commands.add_parser(
+        "soak", help="steady mixed load for minutes: errors, latency, memory, backlog per minute (bench/soak.py)"
+    )
+    soak.add_argument("--minutes", type=float, default=10.0, help="length of the load (default 10)")
+    soak.add_argument("--rate", type=float, default=30.0, help="requests per second, all kinds together")
+    soak.add_argument("--subscriptions", type=int, default=200, help="open homeTimeline subscriptions")
     args = parser.parse_args()
+    if args.command == "soak":
+        asyncio.run(run_soak(args.minutes, args.rate, args.subscriptions))
+        return
     shape = Shape(users=args.users, follows=args.follows, tweets=args.tweets)
     asyncio.run(run_suite(shape, seconds=args.seconds, generate_only=args.generate_only))
 

@@ -7,7 +7,7 @@ import random
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,10 @@ API_PORT = int(os.environ.get("BENCH_API_PORT", "18080"))
 
 
 @asynccontextmanager
-async def process(args: list[str], env: dict[str, str], ready_url: str | None = None) -> AsyncIterator[None]:
-    """A child process for the length of a phase (uvicorn or the worker)."""
+async def process(
+    args: list[str], env: dict[str, str], ready_url: str | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A child process for the length of a phase (uvicorn or the worker); the soak reads its memory by its pid."""
     child = await asyncio.create_subprocess_exec(
         *args, cwd=ROOT, env={**os.environ, **env}, stdout=asyncio.subprocess.DEVNULL
     )
@@ -56,14 +58,14 @@ async def process(args: list[str], env: dict[str, str], ready_url: str | None = 
                     await asyncio.sleep(0.2)
                 else:
                     raise RuntimeError(f"{args} did not become ready")
-        yield
+        yield child
     finally:
         if child.returncode is None:
             child.terminate()
         await asyncio.wait_for(child.wait(), timeout=30)
 
 
-def api(engine: str, port: int = API_PORT, **env: str) -> Any:
+def api(engine: str, port: int = API_PORT, **env: str) -> AbstractAsyncContextManager[asyncio.subprocess.Process]:
     command = [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level", "warning"]
     return process(command, {"TIMELINE_ENGINE": engine, **env}, ready_url=f"http://127.0.0.1:{port}/readyz")
 
@@ -138,7 +140,9 @@ async def warm(base_url: str, tokens: list[str]) -> None:
             assert "errors" not in response.json(), response.text
 
 
-async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
+@asynccontextmanager
+async def bench_clients() -> AsyncIterator[Clients]:
+    """The bench's own connections to the services, as the app's Clients (the measurements reuse its helpers)."""
     settings = Settings()
     clients = Clients(
         settings=settings,
@@ -150,8 +154,16 @@ async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
         keys=Keys(settings.redis_prefix),
         relay=Relay(open_redis(settings), settings.live_queue_size),  # never started: the bench reads only
     )
-    report: dict[str, Any] = {"shape": asdict(shape), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
+        yield clients
+    finally:
+        await clients.redis.aclose()
+        await clients.neo4j.close()
+
+
+async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
+    report: dict[str, Any] = {"shape": asdict(shape), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    async with bench_clients() as clients:
         await apply_migrations(clients.neo4j)
         if not await already_generated(clients.neo4j, shape):
             password_hash = await clients.passwords.hash("bench")
@@ -159,9 +171,6 @@ async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
         if generate_only:
             return
         await measure(clients, seconds, report)
-    finally:
-        await clients.redis.aclose()
-        await clients.neo4j.close()
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(report, indent=2))
@@ -223,20 +232,25 @@ async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> N
     report["memory"] = {"timelines": timelines, "entries": entries, "bytes_per_entry": per_entry}
 
 
+async def followed(clients: Clients, viewers: list[int]) -> list[tuple[int, int]]:
+    """(viewer, author) for every account each viewer follows."""
+    records, _, _ = await clients.neo4j.execute_query(
+        "UNWIND $viewers AS viewer MATCH (:User {id: viewer})-[:FOLLOWS]->(a:User) RETURN viewer, a.id AS author",
+        viewers=viewers,
+    )
+    return [(record["viewer"], record["author"]) for record in records]
+
+
 async def visible_phase(
     clients: Clients, users: list[tuple[int, int, int]], viewers: list[int], seconds: float
 ) -> tuple[Visible, Visible]:
     """50 posts a second by authors below the threshold, each watched at one follower with a cached
     timeline: as the worker publishes it (visible), then on the follower's homeTimeline subscription."""
     followers_of = {user: followers for user, _, followers in users}
-    records, _, _ = await clients.neo4j.execute_query(
-        "UNWIND $viewers AS viewer MATCH (:User {id: viewer})-[:FOLLOWS]->(a:User) RETURN viewer, a.id AS author",
-        viewers=viewers,
-    )
     pairs: dict[int, int] = {}
-    for record in records:
-        if followers_of.get(record["author"], 0) < clients.settings.celebrity_threshold:
-            pairs.setdefault(record["author"], record["viewer"])
+    for viewer, author in await followed(clients, viewers):
+        if followers_of.get(author, 0) < clients.settings.celebrity_threshold:
+            pairs.setdefault(author, viewer)
     chosen = random.Random(5).sample(sorted(pairs.items()), min(200, len(pairs)))
     watched = [(issue_token(clients.settings, author), author, viewer) for author, viewer in chosen]
     worker = process([sys.executable, "-m", "feeds.worker"], {})

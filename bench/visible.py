@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import httpx
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from feeds.keys import Keys
 from resolvers.ids import from_global_id
@@ -126,15 +127,24 @@ async def every_subscription_started(base_url: str, count: int) -> None:
             await asyncio.sleep(0.2)
 
 
+@asynccontextmanager
+async def subscription(base_url: str, token: str, query: str = SUBSCRIBE) -> AsyncIterator[ClientConnection]:
+    """A graphql-transport-ws socket, acknowledged and subscribed (operation id "1") with `query`."""
+    url = base_url.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
+        if ack.get("type") != "connection_ack":
+            raise RuntimeError(f"the subscription was not acknowledged: {ack}")
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        yield socket
+
+
 def subscribed(base_url: str, followers: dict[int, str]) -> Watcher:
     """Tweets as they arrive on each follower's homeTimeline subscription ({follower: token})."""
-    url = base_url.replace("http://", "ws://") + "/graphql"
 
     async def follow(follower: int, token: str, seen: Seen, subscribed: asyncio.Event) -> None:
-        async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
-            await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
-            await socket.recv()
-            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+        async with subscription(base_url, token) as socket:
             subscribed.set()
             async for raw in socket:
                 message = json.loads(raw)

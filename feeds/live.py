@@ -60,13 +60,15 @@ class Relay:
     queue_size: int
     listeners: dict[str, set[Listener]] = field(default_factory=dict)  # by channel
     active: set[Listener] = field(default_factory=set)  # those with at least one channel
-    _pubsub: PubSub | None = None
+    _pubsub: PubSub = field(init=False)  # makes no connection until start()
     _task: asyncio.Task[None] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def __post_init__(self) -> None:
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+
     async def start(self, own_channel: str) -> None:
         """Subscribes to a channel of the process's own first, so the connection exists before any listener."""
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(own_channel)
         self._task = asyncio.create_task(self._relay())
 
@@ -74,8 +76,7 @@ class Relay:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def listen(self, channels: Iterable[str], *, subscription: bool = True) -> Listener:
         listener = Listener(queue=asyncio.Queue(maxsize=self.queue_size), subscription=subscription)
@@ -96,7 +97,6 @@ class Relay:
             for channel in gone:
                 del self.listeners[channel]
             listener.channels = wanted
-            assert self._pubsub is not None
             if added:
                 await self._pubsub.subscribe(*added)
             if gone:
@@ -113,7 +113,6 @@ class Relay:
         await self.retune(listener, ())
 
     async def _relay(self) -> None:
-        assert self._pubsub is not None
         while True:
             try:
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
@@ -130,6 +129,9 @@ class Relay:
             data = json.loads(message["data"])
             for listener in list(self.listeners.get(channel, ())):
                 listener.offer(channel, data)
+            # Messages already buffered are read without suspending: without a yield here, a burst
+            # (a process back from a pause) would fill every queue before any subscriber's sender ran.
+            await asyncio.sleep(0)
 
 
 async def publish(redis: Redis, channels: Sequence[str], message: str) -> None:

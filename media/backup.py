@@ -23,6 +23,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from media.client import MISSING, PUBLISHED, ensure_bucket, open_minio
+from media.ingest import file_sha256
 from media.storage import IMMUTABLE
 from settings import Settings
 
@@ -93,14 +94,6 @@ def save_object(client: Minio, bucket: str, key: str, directory: Path) -> Entry:
         response.close()
         response.release_conn()
     return Entry(key, size, digest.hexdigest(), content_type)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check(directory: Path) -> list[Entry]:

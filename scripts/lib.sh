@@ -88,9 +88,13 @@ ensure_uv() {
     UV=(uv)
     return
   fi
-  if ! python3 -m uv --version >/dev/null 2>&1; then
+  # The interpreter behind python3: inside the project's venv (a script a test runs), python3 is the
+  # venv's, which has neither uv nor pip.
+  local python
+  python=$(python3 -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))')
+  if ! "$python" -m uv --version >/dev/null 2>&1; then
     log "installing uv with pip"
-    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+    "$python" -m pip install --quiet --user uv 2>/dev/null || "$python" -m pip install --quiet uv
   fi
-  UV=(python3 -m uv)
+  UV=("$python" -m uv)
 }
