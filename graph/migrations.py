@@ -2,6 +2,8 @@
 
 from neo4j import AsyncDriver
 
+from graph.users import fill_name_keys
+
 # Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide;
 # on the keys that make follows, likes, retweets, idempotent posts and notifications happen at most once.
 # Full-text indexes back tweet search and user search.
@@ -24,6 +26,9 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE INDEX unrelayed_destination IF NOT EXISTS FOR (o:Unrelayed) ON (o.destination, o.id)",
     "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
     "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
+    # Typeahead: handles and display names folded in Python (graph/folding.py), no stop words dropped.
+    "CREATE FULLTEXT INDEX user_typeahead IF NOT EXISTS FOR (u:User) ON EACH [u.handleLower, u.nameKey]"
+    " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
     # Replies made before replies recorded whom they answer.
     "MATCH (t:Tweet)-[:REPLY_TO]->(p:Tweet) WHERE t.answersUserId IS NULL SET t.answersUserId = p.authorId",
 )
@@ -33,4 +38,5 @@ async def apply_migrations(driver: AsyncDriver) -> None:
     """Applies every migration, then waits until the indexes are online so the first query can use them."""
     for statement in MIGRATIONS:
         await driver.execute_query(statement)
+    await fill_name_keys(driver)
     await driver.execute_query("CALL db.awaitIndexes(300)")

@@ -75,9 +75,13 @@ class NotificationRecord:
     read: bool
 
 
+# A cursor's key: an id or a time for most connections; (rank, id) for ranked ones (search).
+CursorKey = int | tuple[int, int]
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a connection: (cursor key, node id) pairs, newest or first first."""
 
-    items: tuple[tuple[int, int], ...]
+    items: tuple[tuple[CursorKey, int], ...]
     has_next: bool

@@ -8,6 +8,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from errors import Conflict, NotFound
+from graph.folding import fold
 from graph.lookup import records_by_ids
 from graph.outbox import After, Entry, write
 from graph.records import UserRecord
@@ -43,12 +44,13 @@ async def create_user(
         records, _, _ = await driver.execute_query(
             f"""
             CREATE (u:User {{id: $id, handle: $handle, handleLower: toLower($handle),
-                             displayName: $displayName, bio: '', passwordHash: $passwordHash}})
+                             displayName: $displayName, nameKey: $nameKey, bio: '', passwordHash: $passwordHash}})
             RETURN {USER_PROJECTION} AS user
             """,
             id=user_id,
             handle=handle,
             displayName=display_name,
+            nameKey=fold(display_name),
             passwordHash=password_hash,
         )
     except ConstraintError as error:
@@ -112,12 +114,14 @@ async def update_profile(
             WITH u, m
             WHERE $avatarMediaId IS NULL OR m IS NOT NULL
             SET u.displayName = coalesce($displayName, u.displayName),
+                u.nameKey = coalesce($nameKey, u.nameKey),
                 u.bio = coalesce($bio, u.bio),
                 u.avatarMediaId = coalesce($avatarMediaId, u.avatarMediaId)
             RETURN u.id AS id
             """,
             id=user_id,
             displayName=display_name,
+            nameKey=None if display_name is None else fold(display_name),
             bio=bio,
             avatarMediaId=avatar_media_id,
         )
@@ -126,3 +130,20 @@ async def update_profile(
 
     _, entry = await write(driver, work, after)
     return entry
+
+
+async def fill_name_keys(driver: AsyncDriver, batch: int = 5_000) -> int:
+    """Users made before display names were folded for search get theirs (a migration step)."""
+    filled = 0
+    while True:
+        records, _, _ = await driver.execute_query(
+            "MATCH (u:User) WHERE u.nameKey IS NULL RETURN u.id AS id, u.displayName AS name LIMIT $batch",
+            batch=batch,
+        )
+        if not records:
+            return filled
+        await driver.execute_query(
+            "UNWIND $rows AS row MATCH (u:User {id: row.id}) SET u.nameKey = row.key",
+            rows=[{"id": record["id"], "key": fold(record["name"] or "")} for record in records],
+        )
+        filled += len(records)

@@ -4,6 +4,7 @@ import base64
 import binascii
 
 from errors import BadInput, NotFound
+from graph.records import CursorKey
 
 
 def _encode(text: str) -> str:
@@ -13,12 +14,12 @@ def _encode(text: str) -> str:
 MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in Neo4j
 
 
-def _number(raw: str) -> int:
+def _number(raw: str, minimum: int = 1) -> int:
     """A raw id or cursor key; anything outside 1..2^63-1 cannot name anything."""
     if not raw.isascii() or not raw.isdigit():
         raise ValueError(raw)
     number = int(raw)
-    if not 0 < number <= MAX_ID:
+    if not minimum <= number <= MAX_ID:
         raise ValueError(raw)
     return number
 
@@ -50,8 +51,8 @@ def from_global_id(global_id: str, expected_type: str) -> int:
     return raw_id
 
 
-def to_cursor(key: int) -> str:
-    return _encode(f"cursor:{key}")
+def to_cursor(key: CursorKey) -> str:
+    return _encode(f"cursor:{key}" if isinstance(key, int) else f"ranked:{key[0]}:{key[1]}")
 
 
 def from_cursor(cursor: str) -> int:
@@ -60,5 +61,16 @@ def from_cursor(cursor: str) -> int:
         if prefix != "cursor":
             raise ValueError(cursor)
         return _number(raw)
+    except ValueError as error:
+        raise BadInput(f"invalid cursor {cursor!r}") from error
+
+
+def from_ranked_cursor(cursor: str) -> tuple[int, int]:
+    """(rank, id) of a ranked connection's cursor (search); a rank may be zero."""
+    try:
+        prefix, rank, raw = _decode(cursor).split(":")
+        if prefix != "ranked":
+            raise ValueError(cursor)
+        return _number(rank, minimum=0), _number(raw)
     except ValueError as error:
         raise BadInput(f"invalid cursor {cursor!r}") from error

@@ -30,5 +30,7 @@ class ListSize:
 
 # A Relay connection: its edges number `first` (or the argument's default).
 CONNECTION = [ListSize(slicing_arguments=["first"], sized_fields=["edges"], require_one_slicing_argument=False)]
+# A search: a connection, plus the index lookups and ranking before the first edge.
+SEARCH = [*CONNECTION, Cost(weight="10")]
 # Argon2 hashing: the dearest thing a request can ask for (and at most one per request).
 PASSWORD_WORK = [Cost(weight="100")]

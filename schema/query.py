@@ -1,11 +1,13 @@
 """The Query root."""
 
+import enum
+
 import strawberry
 
 from errors import NotFound
-from resolvers import accounts, notifications, timeline
+from resolvers import accounts, notifications, search, timeline
 from resolvers.ids import parse_global_id
-from schema.directives import CONNECTION
+from schema.directives import CONNECTION, SEARCH
 from schema.notifications import NotificationConnection, notification_connection, notification_or_none
 from schema.types import (
     ContextInfo,
@@ -14,10 +16,18 @@ from schema.types import (
     Tweet,
     TweetConnection,
     User,
+    UserConnection,
     load_tweet_or_none,
     media_or_none,
     tweet_connection,
+    user_connection,
 )
+
+
+@strawberry.enum
+class SearchOrder(enum.Enum):
+    LATEST = strawberry.enum_value("LATEST", description="Newest first.")
+    TOP = strawberry.enum_value("TOP", description="Relevance combined with engagement and recency.")
 
 
 async def user_or_none(info: ContextInfo, user_id: int | None) -> User | None:
@@ -86,3 +96,36 @@ class Query:
     ) -> NotificationConnection:
         page = await notifications.notifications_page(info.context, first, after)
         return await notification_connection(info, page)
+
+    @strawberry.field(
+        description=(
+            'Tweets matching words, "phrases", #hashtags, @mentions and from:handle (a leading - excludes '
+            "one); never retweets, which point to what they retweet. TOP ranks by engagement with a "
+            "half-life of one day."
+        ),
+        directives=SEARCH,
+    )
+    async def search_tweets(
+        self,
+        info: ContextInfo,
+        query: str,
+        first: int | None = 20,
+        after: str | None = None,
+        order: SearchOrder | None = SearchOrder.LATEST,
+    ) -> TweetConnection:
+        top = order is SearchOrder.TOP  # null means the default, as for `first`
+        page = await search.search_tweets(info.context, query, first, after, "TOP" if top else "LATEST")
+        return await tweet_connection(info, page)
+
+    @strawberry.field(
+        description=(
+            "Accounts whose handle or display name has words starting with the query's, ignoring case and "
+            "accents: the exact handle first, then by match and followers, accounts the viewer follows boosted."
+        ),
+        directives=SEARCH,
+    )
+    async def search_users(
+        self, info: ContextInfo, query: str, first: int | None = 20, after: str | None = None
+    ) -> UserConnection:
+        page = await search.search_users(info.context, query, first, after)
+        return await user_connection(info, page)

@@ -13,9 +13,6 @@ CONTRACT_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "cont
 # once every issue is done this is empty.
 PENDING = {
     # search, trends, who-to-follow (issue 13)
-    "Query.searchTweets",
-    "Query.searchUsers",
-    "SearchOrder",
     "Trend",
     "Float",  # a standard scalar the contract uses only in Trend.score
     "Query.trending",

@@ -1,0 +1,194 @@
+"""Tweet and user search: terms read by Chirp's own grammar (resolvers/search_query.py) become
+quoted, escaped Lucene phrases or Cypher parameters, never Lucene syntax of the user's.
+
+Tweets: a word or phrase is found through the full-text index; a hashtag, mention or author
+through its edge. The first included term of that order picks where the query starts (text, else
+from:, else #hashtag, else @mention) and every other term is a filter on each tweet found. Retweets
+are never results (their original is); replies are. A deleted tweet is gone from the index and
+the graph in its own transaction, so it is never found.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from neo4j import AsyncDriver
+
+from graph.pages import fetch_page
+from graph.records import Page
+from graph.snowflake import SEQUENCE_BITS, WORKER_BITS
+
+Order = Literal["LATEST", "TOP"]
+
+# TOP ranks by engagement and recency, then relevance: every result already has every included
+# word. The score is ln(1 + likes + 2 retweets + replies) + ln 2 per day of the tweet's time
+# + a quarter of the share of the text the words make up. So a day's age costs a doubling of
+# engagement (a half-life of one day), relevance is worth at most about six hours, and the order
+# between two tweets never depends on when the query runs: cursors stay valid. Each score depends
+# only on its tweet (no corpus statistics, which move as tweets are indexed), so pages neither skip
+# nor repeat while counts stand.
+RANK_SCALE = 1_000_000  # ranks are integers in cursors: micro-units of the score
+LN2_PER_MS = math.log(2) / 86_400_000
+MS_DIVISOR = 1 << (WORKER_BITS + SEQUENCE_BITS)  # a Snowflake id divided by this is its milliseconds
+
+
+@dataclass(frozen=True)
+class TweetSearch:
+    """A parsed tweet query, as lists of values (text as written; tags and handles lower-cased)."""
+
+    words: Sequence[str]
+    excluded_words: Sequence[str]
+    hashtags: Sequence[str]
+    excluded_hashtags: Sequence[str]
+    mentions: Sequence[str]
+    excluded_mentions: Sequence[str]
+    authors: Sequence[str]
+    excluded_authors: Sequence[str]
+
+
+def lucene_phrase(text: str) -> str:
+    """A quoted phrase: inside quotes only a quote and a backslash mean anything to Lucene's parser,
+    so with both escaped the text is only ever analysed into words (`a/b` is the phrase "a b")."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def lucene_all(words: Sequence[str], excluded: Sequence[str] = ()) -> str:
+    return " ".join([f"+{lucene_phrase(word)}" for word in words] + [f"-{lucene_phrase(word)}" for word in excluded])
+
+
+def _start(search: TweetSearch) -> str:
+    if search.words:
+        return "CALL db.index.fulltext.queryNodes('tweet_text', $lucene) YIELD node AS t"
+    if search.authors:
+        return "MATCH (:User {handleLower: $authors[0]})-[:POSTED]->(t:Tweet)"
+    if search.hashtags:
+        return "MATCH (:Hashtag {tag: $hashtags[0]})<-[:TAGGED]-(t:Tweet)"
+    return "MATCH (t:Tweet)-[:MENTIONS]->(:User {handleLower: $mentions[0]})"
+
+
+# Every term other than the starting one, as filters; empty lists filter nothing.
+FILTERS = """
+WHERE t.retweetKey IS NULL
+  AND NOT t.id IN excludedIds
+  AND all(tag IN $hashtags WHERE EXISTS { (t)-[:TAGGED]->(:Hashtag {tag: tag}) })
+  AND none(tag IN $excludedHashtags WHERE EXISTS { (t)-[:TAGGED]->(:Hashtag {tag: tag}) })
+  AND all(handle IN $mentions WHERE EXISTS { (t)-[:MENTIONS]->(:User {handleLower: handle}) })
+  AND none(handle IN $excludedMentions WHERE EXISTS { (t)-[:MENTIONS]->(:User {handleLower: handle}) })
+  AND all(handle IN $authors WHERE EXISTS { (:User {handleLower: handle})-[:POSTED]->(t) })
+  AND none(handle IN $excludedAuthors WHERE EXISTS { (:User {handleLower: handle})-[:POSTED]->(t) })
+"""
+
+# Excluded words are part of the Lucene query when words start it; otherwise the tweets having any
+# of them are found once, up front.
+EXCLUDED_IDS = """
+CALL () {
+  CALL db.index.fulltext.queryNodes('tweet_text', $excludedLucene) YIELD node
+  RETURN collect(node.id) AS excludedIds
+}
+"""
+NO_EXCLUDED_IDS = "WITH t, [] AS excludedIds"
+
+LATEST_PAGE = """
+WITH t WHERE $after IS NULL OR t.id < $after
+WITH t ORDER BY t.id DESC LIMIT $limit
+RETURN collect([t.id, t.id]) AS items
+"""
+
+TOP_PAGE = """
+WITH t, COUNT { (t)<-[:LIKED]-() } + 2 * COUNT { (t)<-[:RETWEET_OF]-() } + COUNT { (t)<-[:REPLY_TO]-() } AS engagement
+WITH t, toInteger(round($scale * (
+  log(1 + engagement) + $ln2PerMs * (t.id / $msDivisor)
+  + 0.25 * CASE WHEN size(t.text) <= $wordChars THEN 1.0 ELSE toFloat($wordChars) / size(t.text) END
+))) AS rank
+WITH t, rank WHERE $afterRank IS NULL OR rank < $afterRank OR (rank = $afterRank AND t.id < $afterId)
+WITH t, rank ORDER BY rank DESC, t.id DESC LIMIT $limit
+RETURN collect([[rank, t.id], t.id]) AS items
+"""
+
+
+async def tweets_page(
+    driver: AsyncDriver, search: TweetSearch, order: Order, after: int | tuple[int, int] | None, limit: int
+) -> Page:
+    """Newest first (LATEST; cursor keys are tweet ids) or by rank (TOP; keys are (rank, id))."""
+    text_first = bool(search.words)
+    excluded_up_front = not text_first and bool(search.excluded_words)
+    cypher = "\n".join(
+        [
+            EXCLUDED_IDS if excluded_up_front else "",
+            _start(search),
+            "WITH t, excludedIds" if excluded_up_front else NO_EXCLUDED_IDS,
+            FILTERS,
+            LATEST_PAGE if order == "LATEST" else TOP_PAGE,
+        ]
+    )
+    ranked = after if isinstance(after, tuple) else (None, None)
+    return await fetch_page(
+        driver,
+        cypher,
+        limit,
+        lucene=lucene_all(search.words, search.excluded_words),
+        excludedLucene=" ".join(lucene_phrase(word) for word in search.excluded_words),
+        hashtags=list(search.hashtags),
+        excludedHashtags=list(search.excluded_hashtags),
+        mentions=list(search.mentions),
+        excludedMentions=list(search.excluded_mentions),
+        authors=list(search.authors),
+        excludedAuthors=list(search.excluded_authors),
+        after=after if isinstance(after, int) else None,
+        afterRank=ranked[0],
+        afterId=ranked[1],
+        scale=RANK_SCALE,
+        ln2PerMs=LN2_PER_MS,
+        msDivisor=MS_DIVISOR,
+        wordChars=sum(len(word) for word in search.words),
+    )
+
+
+LUCENE_SPECIAL = frozenset('+-&|!(){}[]^"~*?:\\/ ')
+
+# Users: the typed words must each start a word of the handle or of the folded display name.
+# The exact handle comes first; then match (on the handle counts twice) times popularity
+# (log10 of followers, as Mastodon ranks accounts), doubled for accounts the viewer follows.
+USERS_PAGE = """
+CALL () {
+  CALL db.index.fulltext.queryNodes('user_typeahead', $lucene) YIELD node
+  RETURN node AS u
+  UNION
+  MATCH (u:User {handleLower: $exact})
+  RETURN u
+}
+WITH u, u.handleLower = $exact AS exact, u.handleLower STARTS WITH $words[0] AS onHandle,
+     COUNT { (u)<-[:FOLLOWS]-() } AS followers,
+     EXISTS { (:User {id: $viewerId})-[:FOLLOWS]->(u) } AS followed
+WITH u, toInteger(round($scale * (
+  CASE WHEN exact THEN 1000.0 ELSE 0.0 END
+  + CASE WHEN onHandle THEN 2.0 ELSE 1.0 END * (1 + log10(followers + 1)) * CASE WHEN followed THEN 2.0 ELSE 1.0 END
+))) AS rank
+WITH u, rank WHERE $afterRank IS NULL OR rank < $afterRank OR (rank = $afterRank AND u.id > $afterId)
+WITH u, rank ORDER BY rank DESC, u.id ASC LIMIT $limit
+RETURN collect([[rank, u.id], u.id]) AS items
+"""
+
+
+async def users_page(
+    driver: AsyncDriver, words: Sequence[str], viewer_id: int | None, after: tuple[int, int] | None, limit: int
+) -> Page:
+    """Typeahead over handles and display names; `words` are folded, cursor keys are (rank, id)."""
+    return await fetch_page(
+        driver,
+        USERS_PAGE,
+        limit,
+        lucene=" ".join(f"+{_lucene_prefix(word)}" for word in words),
+        exact=words[0] if len(words) == 1 else "",
+        words=list(words),
+        viewerId=viewer_id,
+        afterRank=None if after is None else after[0],
+        afterId=None if after is None else after[1],
+        scale=RANK_SCALE,
+    )
+
+
+def _lucene_prefix(word: str) -> str:
+    """A prefix query on one word: Lucene's special characters escaped, then the wildcard."""
+    return "".join(f"\\{c}" if c in LUCENE_SPECIAL else c for c in word) + "*"
