@@ -3,10 +3,11 @@
 import strawberry
 
 from errors import NotFound
-from resolvers import accounts, notifications, timeline
+from resolvers import accounts, notifications, timeline, trends
 from resolvers.ids import parse_global_id
-from schema.directives import CONNECTION
+from schema.directives import CONNECTION, ListSize
 from schema.notifications import NotificationConnection, notification_connection, notification_or_none
+from schema.trends import Trend
 from schema.types import (
     ContextInfo,
     Node,
@@ -86,3 +87,10 @@ class Query:
     ) -> NotificationConnection:
         page = await notifications.notifications_page(info.context, first, after)
         return await notification_connection(info, page)
+
+    @strawberry.field(
+        description="Hashtags ranked by use in the last windowMinutes.",
+        directives=[ListSize(slicing_arguments=["first"], require_one_slicing_argument=False)],
+    )
+    async def trending(self, info: ContextInfo, first: int | None = 10, window_minutes: int | None = 60) -> list[Trend]:
+        return [Trend.of(trend) for trend in await trends.trending(info.context, first, window_minutes)]

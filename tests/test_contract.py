@@ -12,13 +12,10 @@ CONTRACT_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "cont
 # The contract's names that later issues build. Whoever builds one deletes it here;
 # once every issue is done this is empty.
 PENDING = {
-    # search, trends, who-to-follow (issue 13)
+    # search, who-to-follow (issue 13)
     "Query.searchTweets",
     "Query.searchUsers",
     "SearchOrder",
-    "Trend",
-    "Float",  # a standard scalar the contract uses only in Trend.score
-    "Query.trending",
     "FollowSuggestion",
     "SuggestionReason",
     "Query.whoToFollow",
