@@ -10,10 +10,12 @@ from redis.asyncio import Redis
 
 import feeds.client
 import graph.driver
-from feeds import trends, worker
+from feeds import fanout, trends, worker
+from feeds.events import Event
 from feeds.fanout import Fanout
 from feeds.keys import Keys
 from feeds.trends import Use
+from graph.snowflake import first_id_at
 from settings import Settings
 from tests.conftest import Api, drain
 
@@ -197,3 +199,21 @@ def test_tags_posted_through_the_api_trend_and_a_deletion_counts_down(
     trending = api.data(TRENDING, {"window": 15, "first": 1})["trending"]
     # Accounts cannot be taken out of a HyperLogLog: they are read as at most the uses left.
     assert [(t["tag"], t["count"], t["accountCount"]) for t in trending] == [(tag.lower(), 5, 5)]
+
+
+async def test_trend_counting_is_switched_off_by_a_setting(settings: Settings, redis: Redis) -> None:
+    """The same post event counts with TRENDS on and not with it off (the benchmark compares both)."""
+    keys = Keys(settings.redis_prefix)
+    now = int(time.time() * 1000)
+    neo4j = graph.driver.open_driver(settings)
+    try:
+        for trends_on, tweet_id in ((False, first_id_at(now)), (True, first_id_at(now) + 1)):
+            ctx = Fanout(
+                settings=settings.model_copy(update={"trends": trends_on}), neo4j=neo4j, redis=redis, keys=keys
+            )
+            data = {"tweet": tweet_id, "author": next(account_ids), "tags": ["Switch"]}
+            await fanout.handle(ctx, Event(id="0-1", outbox_id=tweet_id, kind="post", data=data, committed_ms=now))
+            counted = await redis.smembers(keys.trend_uses("switch", now // MINUTE_MS))
+            assert counted == ({str(tweet_id).encode()} if trends_on else set())
+    finally:
+        await neo4j.close()
