@@ -125,7 +125,8 @@ async def test_a_deleted_tweets_use_is_discounted(settings: Settings, redis: Red
     now = int(time.time() * 1000)
     uses = [await post(redis, keys, "gone", author, now - 2 * MINUTE_MS) for author in new_accounts(6)]
     await rank(redis, keys, now)
-    assert ((await ranked(redis, keys, 60))["gone"].uses, (await ranked(redis, keys, 60))["gone"].accounts) == (6, 6)
+    found = (await ranked(redis, keys, 60))["gone"]
+    assert (found.uses, found.accounts) == (6, 6)
     assert await trends.discount(redis, keys, uses[0], now) == 1
     assert await trends.discount(redis, keys, uses[0], now) == 0  # a deletion handled twice
     await rank(redis, keys, now)
