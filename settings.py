@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     viewer_acts_days: int = 7
     viewer_acts_ttl_seconds: int = 86_400
 
+    # Trends (feeds/trends.py): with trends on, the worker counts hashtag uses and ranks the tags
+    # every trends_rank_every_seconds (at most 30, as the contract promises); a tag trends with at
+    # least trends_min_accounts distinct accounts in the window (Mastodon's threshold is 5).
+    trends: bool = True
+    trends_rank_every_seconds: float = Field(default=15.0, gt=0, le=30)
+    trends_min_accounts: int = Field(default=5, ge=2)
+
     # Live updates (subscriptions): how many updates may wait for one subscriber before the
     # subscription is ended as fallen behind (feeds/live.py).
     live_queue_size: int = 256

@@ -12,7 +12,7 @@ from neo4j import AsyncDriver
 from redis.asyncio import Redis
 
 import metrics
-from feeds import celebrities, live, timeline
+from feeds import celebrities, live, timeline, trends
 from feeds.events import Event
 from feeds.keys import Keys
 from feeds.notify import notify
@@ -50,6 +50,8 @@ async def handle(ctx: Fanout, event: Event) -> None:
         await live.celebrities_changed(ctx.redis, ctx.keys, [data["follower"]])
     elif event.kind not in ("like", "changed"):  # those change no timeline
         raise ValueError(f"unknown event kind {event.kind!r}")
+    if ctx.settings.trends:
+        await trends.record(ctx.redis, ctx.keys, event.kind, data, int(time.time() * 1000))
     await notify(ctx, event)
     metrics.FANOUT_LAG.observe(max(time.time() - event.committed_ms / 1000, 0))
 

@@ -85,6 +85,46 @@ class Keys:
         """The same documents by registration time, oldest evicted first."""
         return f"{self.prefix}apq:{{apq}}:order"
 
+    # Trends (feeds/trends.py): every key in the one slot {trends}, so each script and transaction
+    # touches one slot. Minutes and hours are counted from the Unix epoch.
+
+    def trend_uses(self, tag: str, minute: int) -> str:
+        """The tweets that used the tag in this minute (a set of tweet ids)."""
+        return f"{self.prefix}trends:{{trends}}:uses:{minute}:{tag}"
+
+    def trend_deleted(self, minute: int) -> str:
+        """The tweets of this minute that were deleted (a set of tweet ids): never counted again."""
+        return f"{self.prefix}trends:{{trends}}:deleted:{minute}"
+
+    def trend_minute_accounts(self, tag: str, minute: int) -> str:
+        """The accounts that used the tag in this minute (a HyperLogLog)."""
+        return f"{self.prefix}trends:{{trends}}:accounts:m{minute}:{tag}"
+
+    def trend_hour_accounts(self, tag: str, hour: int) -> str:
+        """The accounts that used the tag in this hour (a HyperLogLog)."""
+        return f"{self.prefix}trends:{{trends}}:accounts:h{hour}:{tag}"
+
+    def trend_hour_uses(self, hour: int) -> str:
+        """Uses in this hour by tag (a hash: tag -> count)."""
+        return f"{self.prefix}trends:{{trends}}:hour-uses:{hour}"
+
+    def trend_hour_tags(self, hour: int) -> str:
+        """The tags used in this hour (a set): the candidates a ranking pass looks at."""
+        return f"{self.prefix}trends:{{trends}}:hour-tags:{hour}"
+
+    def trend_ranking(self, window_minutes: int) -> str:
+        """The window's trending tags by score (a sorted set), written whole by each ranking pass."""
+        return f"{self.prefix}trends:{{trends}}:ranking:{window_minutes}"
+
+    def trend_stats(self, window_minutes: int) -> str:
+        """The ranked tags' uses and accounts in the window (a hash: tag -> "uses accounts")."""
+        return f"{self.prefix}trends:{{trends}}:stats:{window_minutes}"
+
+    @property
+    def trend_ranking_lease(self) -> str:
+        """Held by the worker ranking now, so that several workers do not all rank every pass."""
+        return f"{self.prefix}trends:{{trends}}:ranking-lease"
+
     def budget(self, subject: str, name: str) -> str:
         """A rate-limit budget (feeds/budgets.py). The subject is its hash tag: user_tag(id) for a
         user's budgets, which share their slot with the user's token state, or "ip:<address>"..."""

@@ -5,6 +5,7 @@ Each event is acknowledged only after its work is done, and its outbox entry del
 before that. Events that another worker read but did not acknowledge within FANOUT_CLAIM_IDLE_MS
 (it died, say) are claimed and redone here. Every RELAY_EVERY_MS the worker also relays outbox
 entries that no request relayed (feeds/outbox.py), and trims what the stream no longer needs.
+With TRENDS on, one of the workers ranks the trending tags every TRENDS_RANK_EVERY_SECONDS.
 """
 
 import asyncio
@@ -16,7 +17,7 @@ import sys
 import time
 
 import metrics
-from feeds import events, outbox
+from feeds import events, outbox, trends
 from feeds.client import open_redis, persistence_problem
 from feeds.fanout import Fanout, handle, sync_celebrities
 from feeds.keys import Keys
@@ -97,6 +98,19 @@ async def upkeep(ctx: Fanout, grace_ms: int) -> int:
     return relayed
 
 
+async def rank_trends(ctx: Fanout, now_ms: int) -> bool:
+    """One ranking pass as of now_ms, unless another worker made one lately; whether it ranked.
+    The lease lasts two thirds of the period, so the worker that ranked last finds it free on its
+    next turn: a pass is never more than a period late while that worker lives."""
+    every_ms = int(ctx.settings.trends_rank_every_seconds * 1000)
+    if not await trends.take_turn(ctx.redis, ctx.keys, every_ms * 2 // 3):
+        return False
+    await trends.rank(
+        ctx.redis, ctx.keys, now_ms, min_accounts=ctx.settings.trends_min_accounts, kept=ctx.settings.max_page_size
+    )
+    return True
+
+
 async def run_once(ctx: Fanout, consumer: str, block_ms: int) -> int:
     """Retries its own unacknowledged events, claims stale ones of others, then reads new ones;
     returns how many it handled."""
@@ -128,7 +142,7 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
     try:
         healthy = started = False
-        next_upkeep = 0.0
+        next_upkeep = next_ranking = 0.0
         while not stop.is_set():
             try:
                 if not healthy:
@@ -141,6 +155,9 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
                 if time.monotonic() >= next_upkeep:
                     next_upkeep = time.monotonic() + RELAY_EVERY_MS / 1000
                     await upkeep(ctx, RELAY_GRACE_MS)
+                if ctx.settings.trends and time.monotonic() >= next_ranking:
+                    next_ranking = time.monotonic() + ctx.settings.trends_rank_every_seconds
+                    await rank_trends(ctx, int(time.time() * 1000))
                 await run_once(ctx, consumer, block_ms=RELAY_EVERY_MS)
             except Exception:
                 # Redis or Neo4j is away (or Redis lost the stream): try again in a moment.

@@ -239,6 +239,7 @@ class Deleted:
     author_id: int
     retweet_of_id: int | None
     in_reply_to_id: int | None
+    hashtags: tuple[str, ...]  # as written; a retweet has none of its own
 
 
 async def delete_tweet(
@@ -259,8 +260,9 @@ async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int
         OPTIONAL MATCH (t)<-[:RETWEET_OF]-(r:Tweet)
         WITH t, o, p, collect(r) AS retweets
         WITH t, retweets,
-             [{tweet: t.id, author: t.authorId, retweetOf: o.id, inReplyTo: p.id}]
-             + [r IN retweets | {tweet: r.id, author: r.authorId, retweetOf: t.id, inReplyTo: null}] AS gone
+             [{tweet: t.id, author: t.authorId, retweetOf: o.id, inReplyTo: p.id, hashtags: coalesce(t.hashtags, [])}]
+             + [r IN retweets | {tweet: r.id, author: r.authorId, retweetOf: t.id, inReplyTo: null, hashtags: []}]
+             AS gone
         FOREACH (r IN retweets | DETACH DELETE r)
         DETACH DELETE t
         RETURN gone
@@ -268,7 +270,10 @@ async def _delete_tweet(tx: AsyncManagedTransaction, tweet_id: int, user_id: int
         id=tweet_id,
     )
     row = await result.single(strict=True)  # the tweet was matched by _check_author in this transaction
-    return [Deleted(item["tweet"], item["author"], item["retweetOf"], item["inReplyTo"]) for item in row["gone"]]
+    return [
+        Deleted(item["tweet"], item["author"], item["retweetOf"], item["inReplyTo"], tuple(item["hashtags"]))
+        for item in row["gone"]
+    ]
 
 
 async def user_tweets_page(driver: AsyncDriver, user_id: int, after: int | None, limit: int) -> Page:

@@ -35,7 +35,8 @@ async def create_tweet(
     # Read your own writes: the relay puts the tweet into the author's cached timeline at once.
     posted = Effects(
         "post",
-        {"tweet": new_id, "author": author_id},
+        # Its hashtags, for trends (feeds/trends.py): recorded in the same transaction as the tweet.
+        {"tweet": new_id, "author": author_id, "tags": list(parsed.hashtags)},
         tweets=[] if parent_id is None else [parent_id],
         users=[author_id],
         author_timeline=[author_id, new_id],
@@ -90,7 +91,12 @@ def deletion(viewer_id: int, deleted: Sequence[Deleted]) -> Effects:
     related = [gone.retweet_of_id or gone.in_reply_to_id for gone in deleted]
     return Effects(
         "delete",
-        {"entries": [{"tweet": g.tweet_id, "author": g.author_id, "subject": g.retweet_of_id} for g in deleted]},
+        {
+            "entries": [
+                {"tweet": g.tweet_id, "author": g.author_id, "subject": g.retweet_of_id, "tags": list(g.hashtags)}
+                for g in deleted
+            ]
+        },
         tweets=[gone.tweet_id for gone in deleted] + [t for t in related if t is not None],
         users=sorted({gone.author_id for gone in deleted}),
         # The viewer's own retweet among them: their retweeted flag changes.

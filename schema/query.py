@@ -5,10 +5,11 @@ import enum
 import strawberry
 
 from errors import NotFound
-from resolvers import accounts, notifications, search, timeline
+from resolvers import accounts, notifications, search, timeline, trends
 from resolvers.ids import parse_global_id
-from schema.directives import CONNECTION, SEARCH
+from schema.directives import CONNECTION, SEARCH, ListSize
 from schema.notifications import NotificationConnection, notification_connection, notification_or_none
+from schema.trends import Trend
 from schema.types import (
     ContextInfo,
     Node,
@@ -129,3 +130,10 @@ class Query:
     ) -> UserConnection:
         page = await search.search_users(info.context, query, first, after)
         return await user_connection(info, page)
+
+    @strawberry.field(
+        description="Hashtags ranked by use in the last windowMinutes.",
+        directives=[ListSize(slicing_arguments=["first"], require_one_slicing_argument=False)],
+    )
+    async def trending(self, info: ContextInfo, first: int | None = 10, window_minutes: int | None = 60) -> list[Trend]:
+        return [Trend.of(trend) for trend in await trends.trending(info.context, first, window_minutes)]

@@ -12,10 +12,7 @@ CONTRACT_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "cont
 # The contract's names that later issues build. Whoever builds one deletes it here;
 # once every issue is done this is empty.
 PENDING = {
-    # search, trends, who-to-follow (issue 13)
-    "Trend",
-    "Float",  # a standard scalar the contract uses only in Trend.score
-    "Query.trending",
+    # who-to-follow (issue 13)
     "FollowSuggestion",
     "SuggestionReason",
     "Query.whoToFollow",
