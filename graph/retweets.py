@@ -30,7 +30,8 @@ async def retweet(
             OPTIONAL MATCH (existing:Tweet {retweetKey: $key})
             FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
               CREATE (u)-[:POSTED]->(:Tweet {id: $id, authorId: $userId, text: '', hashtags: [],
-                                             retweetKey: $key})-[:RETWEET_OF]->(o))
+                                             retweetKey: $key})-[:RETWEET_OF]->(o)
+              SET u.activeAt = timestamp())
             RETURN coalesce(existing.id, $id) AS id, existing IS NULL AS created
             """,
             userId=user_id,

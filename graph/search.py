@@ -17,7 +17,7 @@ from neo4j import AsyncDriver
 
 from graph.pages import fetch_page
 from graph.records import Page
-from graph.snowflake import SEQUENCE_BITS, WORKER_BITS
+from graph.snowflake import MS_DIVISOR
 
 Order = Literal["LATEST", "TOP"]
 
@@ -30,7 +30,6 @@ Order = Literal["LATEST", "TOP"]
 # nor repeat while counts stand.
 RANK_SCALE = 1_000_000  # ranks are integers in cursors: micro-units of the score
 LN2_PER_MS = math.log(2) / 86_400_000
-MS_DIVISOR = 1 << (WORKER_BITS + SEQUENCE_BITS)  # a Snowflake id divided by this is its milliseconds
 
 
 @dataclass(frozen=True)

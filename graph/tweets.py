@@ -140,6 +140,7 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         MATCH (a:User {id: $authorId})
         CREATE (a)-[:POSTED]->(t:Tweet {id: $id, authorId: $authorId, text: $text, hashtags: $hashtags,
                                        idempotencyToken: $token})
+        SET a.activeAt = timestamp()
         WITH a, t
         CALL (t) {
           MATCH (p:Tweet {id: $inReplyToId})
