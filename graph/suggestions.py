@@ -170,35 +170,41 @@ class Proof:
     followed_by: tuple[int, ...]  # the first of them, the viewer's newest follows first
 
 
-# Walks the smaller side: the candidate's followers, each checked against the viewer's follows by
-# key, or the viewer's follows, each checked against the candidate by key.
-PROOF = """
-MATCH (v:User {id: $viewerId})
-WITH v, COUNT { (v)-[:FOLLOWS]->() } AS following
-UNWIND $ids AS candidateId
-MATCH (c:User {id: candidateId})
-CALL (v, c, following) {
-  WITH v, c, following WHERE COUNT { (c)<-[:FOLLOWS]-() } <= following
-  MATCH (y:User)-[:FOLLOWS]->(c)
-  MATCH ()-[f:FOLLOWS {key: toString(v.id) + ':' + toString(y.id)}]->()
-  RETURN y, f
-  UNION
-  WITH v, c, following WHERE COUNT { (c)<-[:FOLLOWS]-() } > following
-  MATCH (v)-[f:FOLLOWS]->(y:User)
-  WHERE EXISTS { ()-[:FOLLOWS {key: toString(y.id) + ':' + toString(c.id)}]->() }
-  RETURN y, f
-}
-WITH c, y, f ORDER BY f.id DESC
-RETURN c.id AS id, count(y) AS mutual, collect(y.id)[..$first] AS followedBy
-"""
+async def following_newest_first(driver: AsyncDriver, viewer_id: int) -> list[int]:
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (:User {id: $viewerId})-[f:FOLLOWS]->(y:User)
+        WITH y ORDER BY f.id DESC
+        RETURN collect(y.id) AS ids
+        """,
+        viewerId=viewer_id,
+        routing_="r",
+    )
+    return list(records[0]["ids"])
 
 
 async def proofs(driver: AsyncDriver, viewer_id: int, user_ids: Sequence[int], first: int) -> dict[int, Proof]:
-    """Each account's mutual count and first `first` followers among the viewer's follows."""
+    """Each account's mutual count and first `first` followers among the viewer's follows. Each
+    account's followers are read once and looked up in the viewer's follows, passed as a list that
+    Cypher turns into a set; the order is the viewer's, newest follow first."""
     if not user_ids:
         return {}
-    records, _, _ = await driver.execute_query(PROOF, viewerId=viewer_id, ids=list(user_ids), first=first, routing_="r")
-    found = {record["id"]: Proof(record["mutual"], tuple(record["followedBy"])) for record in records}
+    following = await following_newest_first(driver, viewer_id)
+    records, _, _ = await driver.execute_query(
+        """
+        UNWIND $ids AS candidateId
+        MATCH (c:User {id: candidateId})
+        RETURN c.id AS id, [(y:User)-[:FOLLOWS]->(c) WHERE y.id IN $following | y.id] AS mutual
+        """,
+        ids=list(user_ids),
+        following=following,
+        routing_="r",
+    )
+    position = {user_id: index for index, user_id in enumerate(following)}
+    found = {
+        record["id"]: Proof(len(record["mutual"]), tuple(sorted(record["mutual"], key=position.__getitem__)[:first]))
+        for record in records
+    }
     return {user_id: found.get(user_id, Proof(0, ())) for user_id in user_ids}
 
 
