@@ -45,11 +45,10 @@ class Candidate:
     active_at_ms: int
 
 
-# Whether c may be suggested to v; the follow and the dismissal are looked up by their keys (one
-# index seek each), never by expanding either account's edges.
+# Whether c may be suggested to v. The viewer's follows come as a list parameter, which Cypher
+# turns into a set; a dismissal is looked up by its key (one index seek).
 ELIGIBLE = """
-c <> v AND coalesce(c.discoverable, true) AND c.activeAt >= $activeSince
-AND NOT EXISTS { ()-[:FOLLOWS {key: toString(v.id) + ':' + toString(c.id)}]->() }
+c <> v AND coalesce(c.discoverable, true) AND c.activeAt >= $activeSince AND NOT c.id IN $following
 AND NOT EXISTS { ()-[d:DISMISSED {key: toString(v.id) + ':' + toString(c.id)}]->() WHERE d.id >= $dismissedSince }
 """
 
@@ -67,17 +66,17 @@ CALL (v) {{
   WITH author, count(*) AS n
   RETURN collect([author, n]) AS acted
 }}
-CALL (v, acted) {{
-  CALL (v, acted) {{
+CALL (acted) {{
+  CALL (acted) {{
     UNWIND acted AS pair
-    MATCH (x:User {{id: pair[0]}})
-    WHERE EXISTS {{ ()-[:FOLLOWS {{key: toString(v.id) + ':' + toString(x.id)}}]->() }}
-    RETURN x, pair[1] AS n ORDER BY n DESC LIMIT $expand
+    WITH pair WHERE pair[0] IN $following
+    RETURN pair[0] AS seed, pair[1] AS n ORDER BY n DESC LIMIT $expand
     UNION
-    MATCH (v)-[f:FOLLOWS]->(x:User)
-    RETURN x, 0 AS n ORDER BY f.id DESC LIMIT $expand
+    UNWIND $following[..$expand] AS seed
+    RETURN seed, 0 AS n
   }}
-  WITH x, max(n) AS n ORDER BY n DESC LIMIT $expand
+  WITH seed, max(n) AS n ORDER BY n DESC LIMIT $expand
+  MATCH (x:User {{id: seed}})
   RETURN collect(x) AS seeds
 }}
 CALL (v, seeds) {{
@@ -115,6 +114,7 @@ RETURN c.id AS id, mutual, followsViewer, tags,
 async def candidates(
     driver: AsyncDriver,
     viewer_id: int,
+    following: Sequence[int],
     popular: Sequence[int],
     bounds: Bounds,
     active_since_ms: int,
@@ -123,6 +123,7 @@ async def candidates(
     records, _, _ = await driver.execute_query(
         CANDIDATES,
         viewerId=viewer_id,
+        following=list(following),
         popular=list(popular),
         expand=bounds.expand,
         perSeed=bounds.per_seed,
@@ -183,13 +184,14 @@ async def following_newest_first(driver: AsyncDriver, viewer_id: int) -> list[in
     return list(records[0]["ids"])
 
 
-async def proofs(driver: AsyncDriver, viewer_id: int, user_ids: Sequence[int], first: int) -> dict[int, Proof]:
-    """Each account's mutual count and first `first` followers among the viewer's follows. Each
-    account's followers are read once and looked up in the viewer's follows, passed as a list that
-    Cypher turns into a set; the order is the viewer's, newest follow first."""
+async def proofs(
+    driver: AsyncDriver, following: Sequence[int], user_ids: Sequence[int], first: int
+) -> dict[int, Proof]:
+    """Each account's mutual count and first `first` followers among the viewer's follows (newest
+    first, as `following_newest_first` gives them). Each account's followers are read once and
+    looked up in the viewer's follows, passed as a list that Cypher turns into a set."""
     if not user_ids:
         return {}
-    following = await following_newest_first(driver, viewer_id)
     records, _, _ = await driver.execute_query(
         """
         UNWIND $ids AS candidateId
@@ -197,7 +199,7 @@ async def proofs(driver: AsyncDriver, viewer_id: int, user_ids: Sequence[int], f
         RETURN c.id AS id, [(y:User)-[:FOLLOWS]->(c) WHERE y.id IN $following | y.id] AS mutual
         """,
         ids=list(user_ids),
-        following=following,
+        following=list(following),
         routing_="r",
     )
     position = {user_id: index for index, user_id in enumerate(following)}

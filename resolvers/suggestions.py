@@ -69,16 +69,18 @@ def ranked(candidates: Sequence[suggestions.Candidate], now_ms: int) -> list[sug
 async def compute(ctx: Context, viewer_id: int) -> Suggestions:
     now_ms = int(time.time() * 1000)
     clients = ctx.clients
+    following = await suggestions.following_newest_first(clients.neo4j, viewer_id)
     found = await suggestions.candidates(
         clients.neo4j,
         viewer_id,
+        following,
         await popular_accounts(ctx, now_ms),
         bounds(clients.settings.suggestions_expand_follows),
         active_since_ms=now_ms - INACTIVE_MS,
         dismissed_since_id=first_id_at(now_ms - DISMISSAL_MS),
     )
     best = ranked(found, now_ms)[:KEPT]
-    proofs = await suggestions.proofs(clients.neo4j, viewer_id, [c.user_id for c in best], PROOF_KEPT)
+    proofs = await suggestions.proofs(clients.neo4j, following, [c.user_id for c in best], PROOF_KEPT)
     items = tuple(
         Suggestion(
             user_id=candidate.user_id,
@@ -134,7 +136,8 @@ async def followed_by(ctx: Context, suggestion: Suggestion, first: int | None) -
         raise BadInput(f"first must be between 0 and {ctx.clients.settings.max_page_size}")
     if size <= len(suggestion.followed_by) or len(suggestion.followed_by) == suggestion.mutual_count:
         return list(suggestion.followed_by[:size])
-    proofs = await suggestions.proofs(ctx.neo4j, ctx.viewer(), [suggestion.user_id], size)
+    following = await suggestions.following_newest_first(ctx.neo4j, ctx.viewer())
+    proofs = await suggestions.proofs(ctx.neo4j, following, [suggestion.user_id], size)
     return list(proofs[suggestion.user_id].followed_by)
 
 
