@@ -72,3 +72,18 @@ async def _follow_page(driver: AsyncDriver, pattern: str, user_id: int, after: i
         id=user_id,
         after=after,
     )
+
+
+async def following_newest_first(driver: AsyncDriver, viewer_id: int) -> list[int]:
+    """The ids of everyone the user follows, the newest follow first (who-to-follow and user
+    search look accounts up in it)."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (:User {id: $viewerId})-[f:FOLLOWS]->(y:User)
+        WITH y ORDER BY f.id DESC
+        RETURN collect(y.id) AS ids
+        """,
+        viewerId=viewer_id,
+        routing_="r",
+    )
+    return list(records[0]["ids"])

@@ -171,25 +171,12 @@ class Proof:
     followed_by: tuple[int, ...]  # the first of them, the viewer's newest follows first
 
 
-async def following_newest_first(driver: AsyncDriver, viewer_id: int) -> list[int]:
-    records, _, _ = await driver.execute_query(
-        """
-        MATCH (:User {id: $viewerId})-[f:FOLLOWS]->(y:User)
-        WITH y ORDER BY f.id DESC
-        RETURN collect(y.id) AS ids
-        """,
-        viewerId=viewer_id,
-        routing_="r",
-    )
-    return list(records[0]["ids"])
-
-
 async def proofs(
     driver: AsyncDriver, following: Sequence[int], user_ids: Sequence[int], first: int
 ) -> dict[int, Proof]:
     """Each account's mutual count and first `first` followers among the viewer's follows (newest
-    first, as `following_newest_first` gives them). Each account's followers are read once and
-    looked up in the viewer's follows, passed as a list that Cypher turns into a set."""
+    first, as `graph.follows.following_newest_first` gives them). Each account's followers are
+    read once and looked up in the viewer's follows, passed as a list that Cypher turns into a set."""
     if not user_ids:
         return {}
     records, _, _ = await driver.execute_query(

@@ -3,7 +3,7 @@ then one keyset query (graph/search.py)."""
 
 import time
 
-from graph import search
+from graph import follows, search
 from graph.records import Page
 from resolvers.context import Context
 from resolvers.ids import from_cursor, from_ranked_cursor
@@ -27,4 +27,6 @@ async def search_users(ctx: Context, query: str, first: int | None, after: str |
     words = typeahead_words(query)
     size = page_size(first, ctx.clients.settings.max_page_size)
     key = None if after is None else from_ranked_cursor(after)
-    return await search.users_page(ctx.neo4j, words, ctx.optional_viewer(), key, size)
+    viewer_id = ctx.optional_viewer()
+    following = [] if viewer_id is None else await follows.following_newest_first(ctx.neo4j, viewer_id)
+    return await search.users_page(ctx.neo4j, words, following, key, size)
