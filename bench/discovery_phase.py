@@ -100,9 +100,10 @@ async def discovery_phase(clients: Clients, users: Users, base_url: str, seconds
     return report
 
 
-# p99 targets of issue 13, in milliseconds.
-LATENCY_TARGETS = {
+# p99 targets of issue 13, in milliseconds (None: measured for information).
+LATENCY_TARGETS: dict[str, tuple[str, int | None]] = {
     "search_word": ("searchTweets, a word", 30),
+    "search_common_word": ("searchTweets, a common word", None),
     "search_hashtag": ("searchTweets, a #hashtag", 20),
     "search_users": ("searchUsers typeahead", 10),
     "trending": ("trending(first: 10, windowMinutes: 60)", 5),
@@ -133,7 +134,7 @@ def discovery_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                 (
                     f"  {label} p50 / p99 at {latency['rate']:.0f}/s",
                     f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f} ms ({latency['errors']} err)",
-                    f"p99 <= {target} ms",
+                    "" if target is None else f"p99 <= {target} ms",
                 )
             )
     fresh, cost = report["freshness"], report["trend_cost"]

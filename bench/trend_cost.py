@@ -20,7 +20,7 @@ from feeds.worker import drain, ensure_stream
 from graph.snowflake import first_id_at
 from settings import Settings
 
-ROUNDS = 6  # even: on, off, on, off...
+ROUNDS = 4  # even: on, off, on, off
 RECENT_MS = 20 * 3_600_000  # well inside the minutes trends keep (feeds/trends.py MINUTES_KEPT)
 OUTBOX_BASE = ID_BASE * 4  # outbox ids of the made-up events: no real entry has them
 
@@ -59,7 +59,7 @@ async def drain_rate(ctx: Fanout, tweets: list[tuple[int, int, list[str]]], firs
     return handled / (time.perf_counter() - started)
 
 
-async def trend_cost(settings: Settings, neo4j: AsyncDriver, redis: Redis, per_round: int = 1000) -> TrendCost:
+async def trend_cost(settings: Settings, neo4j: AsyncDriver, redis: Redis, per_round: int = 250) -> TrendCost:
     tweets = await recent_tagged(neo4j, per_round * ROUNDS)
     per_round = len(tweets) // ROUNDS
     if per_round == 0:
