@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     viewer_acts_days: int = 7
     viewer_acts_ttl_seconds: int = 86_400
 
+    # Who-to-follow (resolvers/suggestions.py): how many of the viewer's follows (the most interacted
+    # with, then the newest) are expanded into friends of friends, whatever the viewer follows.
+    suggestions_expand_follows: int = Field(default=100, ge=1, le=1000)
+
     # Trends (feeds/trends.py): with trends on, the worker counts hashtag uses and ranks the tags
     # every trends_rank_every_seconds (at most 30, as the contract promises); a tag trends with at
     # least trends_min_accounts distinct accounts in the window (Mastodon's threshold is 5).

@@ -125,6 +125,15 @@ class Keys:
         """Held by the worker ranking now, so that several workers do not all rank every pass."""
         return f"{self.prefix}trends:{{trends}}:ranking-lease"
 
+    def suggestions(self, user_id: int) -> str:
+        """The user's ranked who-to-follow list (feeds/record_cache.py), in the slot of their budgets."""
+        return f"{self.prefix}suggestions:{{{user_tag(user_id)}}}"
+
+    @property
+    def popular_accounts(self) -> str:
+        """Popular accounts active lately, for every viewer's who-to-follow (feeds/suggestions.py)."""
+        return f"{self.prefix}suggestions:{{popular}}"
+
     def budget(self, subject: str, name: str) -> str:
         """A rate-limit budget (feeds/budgets.py). The subject is its hash tag: user_tag(id) for a
         user's budgets, which share their slot with the user's token state, or "ip:<address>"..."""

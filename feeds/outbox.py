@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from feeds import events, live, timeline, viewer_acts
 from feeds.keys import Keys
-from feeds.record_cache import tweet_cache, user_cache
+from feeds.record_cache import suggestions_cache, tweet_cache, user_cache
 from graph.outbox import Entry
 from graph.snowflake import timestamp_ms
 
@@ -32,6 +32,7 @@ class Effects:
     tweets: list[int] = field(default_factory=list)  # whose cached records go (and subscribers are told)
     users: list[int] = field(default_factory=list)  # whose cached records go
     acts_of: list[int] = field(default_factory=list)  # viewers whose cached likes and retweets go
+    suggestions_of: list[int] = field(default_factory=list)  # viewers whose cached who-to-follow goes
     author_timeline: list[int] = field(default_factory=list)  # [author, tweet]: into the author's timeline now
 
 
@@ -47,6 +48,7 @@ async def relay(redis: Redis, keys: Keys, entries: Sequence[Entry], timeline_cap
         await tweet_cache(keys.tweet).invalidate(redis, effects.tweets)
         await user_cache(keys.user).invalidate(redis, effects.users)
         await viewer_acts.forget(redis, keys, effects.acts_of)
+        await suggestions_cache(keys.suggestions).invalidate(redis, effects.suggestions_of)
         await live.tweets_changed(redis, keys, effects.tweets)
         if effects.author_timeline:
             author_id, tweet_id = effects.author_timeline

@@ -16,9 +16,9 @@ import orjson
 from redis.asyncio import Redis
 
 from feeds import leases
-from graph.records import TweetRecord, UserRecord
+from graph.records import Suggestion, Suggestions, TweetRecord, UserRecord
 
-R = TypeVar("R", TweetRecord, UserRecord)
+R = TypeVar("R", TweetRecord, UserRecord, Suggestions)
 
 LEASE_MS = 5000  # longer than a fill's Neo4j read; a reader that dies leaves its records uncached this long
 
@@ -35,7 +35,7 @@ return 0
 """
 
 
-def _encode(record: TweetRecord | UserRecord) -> bytes:
+def _encode(record: TweetRecord | UserRecord | Suggestions) -> bytes:
     return orjson.dumps(asdict(record))
 
 
@@ -46,6 +46,11 @@ def _tweet(fields: dict[str, Any]) -> TweetRecord:
     fields["mention_ids"] = tuple(fields["mention_ids"])
     fields["media_ids"] = tuple(fields.get("media_ids", ()))  # records cached before media existed have none
     return TweetRecord(**fields)
+
+
+def _suggestions(fields: dict[str, Any]) -> Suggestions:
+    items = tuple(Suggestion(**item | {"followed_by": tuple(item["followed_by"])}) for item in fields["items"])
+    return Suggestions(id=fields["id"], items=items)
 
 
 class RecordCache(Generic[R]):
@@ -103,3 +108,7 @@ def tweet_cache(key: Callable[[int], str]) -> RecordCache[TweetRecord]:
 
 def user_cache(key: Callable[[int], str]) -> RecordCache[UserRecord]:
     return RecordCache(key, lambda fields: UserRecord(**fields))
+
+
+def suggestions_cache(key: Callable[[int], str]) -> RecordCache[Suggestions]:
+    return RecordCache(key, _suggestions)

@@ -128,18 +128,21 @@ def _hour_expiry(hour: int, kept_minutes: int) -> int:
     return ((hour + 1) * HOUR_MINUTES + kept_minutes) * MINUTE_MS
 
 
-def _too_old(use: Use, now_ms: int) -> bool:
-    """Its minute bucket is gone (or about to go): counting it again could not be told from the first
-    time, and discounting it finds nothing."""
-    return use.at_ms // MINUTE_MS < now_ms // MINUTE_MS - MINUTES_KEPT
+def _buckets(use: Use, now_ms: int) -> tuple[int, int] | None:
+    """The use's minute and hour; None when it has no tags, or when its minute bucket is gone (or
+    about to go): counting it again could not be told from the first time, and discounting it
+    finds nothing."""
+    minute = use.at_ms // MINUTE_MS
+    if not use.tags or minute < now_ms // MINUTE_MS - MINUTES_KEPT:
+        return None
+    return minute, minute // HOUR_MINUTES
 
 
 async def count(redis: Redis, keys: Keys, use: Use, now_ms: int) -> int:
     """Counts the use once, however often it comes; returns how many of its tags were new."""
-    if not use.tags or _too_old(use, now_ms):
+    if (buckets := _buckets(use, now_ms)) is None:
         return 0
-    minute = use.at_ms // MINUTE_MS
-    hour = minute // HOUR_MINUTES
+    minute, hour = buckets
     script_keys = [keys.trend_deleted(minute)]
     for tag in use.tags:
         script_keys += [
@@ -156,10 +159,9 @@ async def count(redis: Redis, keys: Keys, use: Use, now_ms: int) -> int:
 
 async def discount(redis: Redis, keys: Keys, use: Use, now_ms: int) -> int:
     """Takes a deleted tweet's uses out of its buckets; returns how many of its tags were counted."""
-    if not use.tags or _too_old(use, now_ms):
+    if (buckets := _buckets(use, now_ms)) is None:
         return 0
-    minute = use.at_ms // MINUTE_MS
-    hour = minute // HOUR_MINUTES
+    minute, hour = buckets
     script_keys = [keys.trend_deleted(minute)]
     for tag in use.tags:
         script_keys += [keys.trend_uses(tag, minute), keys.trend_hour_uses(hour)]

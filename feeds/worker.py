@@ -5,10 +5,12 @@ Each event is acknowledged only after its work is done, and its outbox entry del
 before that. Events that another worker read but did not acknowledge within FANOUT_CLAIM_IDLE_MS
 (it died, say) are claimed and redone here. Every RELAY_EVERY_MS the worker also relays outbox
 entries that no request relayed (feeds/outbox.py), and trims what the stream no longer needs.
-With TRENDS on, one of the workers ranks the trending tags every TRENDS_RANK_EVERY_SECONDS.
+With TRENDS on, one of the workers ranks the trending tags every TRENDS_RANK_EVERY_SECONDS, in a
+task of its own beside the event loop.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -136,13 +138,25 @@ async def drain(ctx: Fanout, consumer: str) -> int:
             return handled
 
 
+async def ranking(ctx: Fanout, stop: asyncio.Event) -> None:
+    """Ranks trends every period beside serve()'s loop, so that a long pass delays no fan-out."""
+    while not stop.is_set():
+        try:
+            await rank_trends(ctx, int(time.time() * 1000))
+        except Exception:
+            logger.exception("trend ranking failed; ranking again next period")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ctx.settings.trends_rank_every_seconds)
+
+
 async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
     neo4j = open_driver(settings)
     redis = open_redis(settings)
     ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
+    ranker = asyncio.create_task(ranking(ctx, stop)) if settings.trends else None
     try:
         healthy = started = False
-        next_upkeep = next_ranking = 0.0
+        next_upkeep = 0.0
         while not stop.is_set():
             try:
                 if not healthy:
@@ -155,9 +169,6 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
                 if time.monotonic() >= next_upkeep:
                     next_upkeep = time.monotonic() + RELAY_EVERY_MS / 1000
                     await upkeep(ctx, RELAY_GRACE_MS)
-                if ctx.settings.trends and time.monotonic() >= next_ranking:
-                    next_ranking = time.monotonic() + ctx.settings.trends_rank_every_seconds
-                    await rank_trends(ctx, int(time.time() * 1000))
                 await run_once(ctx, consumer, block_ms=RELAY_EVERY_MS)
             except Exception:
                 # Redis or Neo4j is away (or Redis lost the stream): try again in a moment.
@@ -165,6 +176,9 @@ async def serve(settings: Settings, consumer: str, stop: asyncio.Event) -> None:
                 healthy = False
                 await asyncio.sleep(1)
     finally:
+        if ranker is not None:
+            ranker.cancel()
+            await asyncio.gather(ranker, return_exceptions=True)
         await redis.aclose()
         await neo4j.close()
 

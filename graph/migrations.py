@@ -2,7 +2,8 @@
 
 from neo4j import AsyncDriver
 
-from graph.users import fill_name_keys
+from graph.tweets import fill_tweet_days
+from graph.users import fill_active_at, fill_name_keys
 
 # Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide;
 # on the keys that make follows, likes, retweets, idempotent posts and notifications happen at most once.
@@ -15,6 +16,7 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT tweet_idempotency IF NOT EXISTS FOR (t:Tweet) REQUIRE t.idempotencyToken IS UNIQUE",
     "CREATE CONSTRAINT follows_key IF NOT EXISTS FOR ()-[f:FOLLOWS]-() REQUIRE f.key IS UNIQUE",
     "CREATE CONSTRAINT liked_key IF NOT EXISTS FOR ()-[l:LIKED]-() REQUIRE l.key IS UNIQUE",
+    "CREATE CONSTRAINT dismissed_key IF NOT EXISTS FOR ()-[d:DISMISSED]-() REQUIRE d.key IS UNIQUE",
     "CREATE CONSTRAINT media_id IF NOT EXISTS FOR (m:Media) REQUIRE m.id IS UNIQUE",
     "CREATE CONSTRAINT hashtag_tag IF NOT EXISTS FOR (h:Hashtag) REQUIRE h.tag IS UNIQUE",
     "CREATE CONSTRAINT notification_id IF NOT EXISTS FOR (n:Notification) REQUIRE n.id IS UNIQUE",
@@ -25,6 +27,9 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE INDEX outbox_destination IF NOT EXISTS FOR (o:Outbox) ON (o.destination)",
     "CREATE INDEX unrelayed_destination IF NOT EXISTS FOR (o:Unrelayed) ON (o.destination, o.id)",
     "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
+    # Search: each tweet's text and day (graph/search.py reads back in slices of days).
+    "CREATE FULLTEXT INDEX tweet_search IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text, t.day]"
+    " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
     "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
     # Typeahead: handles and display names folded in Python (graph/folding.py), no stop words dropped.
     "CREATE FULLTEXT INDEX user_typeahead IF NOT EXISTS FOR (u:User) ON EACH [u.handleLower, u.nameKey]"
@@ -39,4 +44,6 @@ async def apply_migrations(driver: AsyncDriver) -> None:
     for statement in MIGRATIONS:
         await driver.execute_query(statement)
     await fill_name_keys(driver)
+    await fill_active_at(driver)
+    await fill_tweet_days(driver)
     await driver.execute_query("CALL db.awaitIndexes(300)")

@@ -18,6 +18,7 @@ class UserRecord:
     display_name: str
     bio: str
     avatar_media_id: int | None
+    discoverable: bool
     follower_count: int
     following_count: int
     tweet_count: int
@@ -73,6 +74,22 @@ class NotificationRecord:
     actor_id: int
     tweet_id: int | None  # None for FOLLOW
     read: bool
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    user_id: int
+    mutual_count: int
+    reason: str  # FOLLOWED_BY_FOLLOWS, FOLLOWS_YOU, SHARED_INTERESTS or POPULAR
+    followed_by: tuple[int, ...]  # the first few the viewer follows who follow the user, newest follow first
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """A viewer's ranked who-to-follow list, as cached; the id is the viewer's."""
+
+    id: int
+    items: tuple[Suggestion, ...]
 
 
 # A cursor's key: an id or a time for most connections; (rank, id) for ranked ones (search).

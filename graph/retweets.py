@@ -10,6 +10,8 @@ from neo4j.exceptions import ConstraintError
 from errors import NotFound
 from graph.edges import edge_key
 from graph.outbox import After, Entry, write
+from graph.search import day_of
+from graph.snowflake import timestamp_ms
 
 
 def retweet_key(user_id: int, original_id: int) -> str:
@@ -29,14 +31,16 @@ async def retweet(
             MATCH (u:User {id: $userId}), (o:Tweet {id: $originalId})
             OPTIONAL MATCH (existing:Tweet {retweetKey: $key})
             FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
-              CREATE (u)-[:POSTED]->(:Tweet {id: $id, authorId: $userId, text: '', hashtags: [],
-                                             retweetKey: $key})-[:RETWEET_OF]->(o))
+              CREATE (u)-[:POSTED]->(:Tweet {id: $id, authorId: $userId, text: '', hashtags: [], day: $day,
+                                             retweetKey: $key})-[:RETWEET_OF]->(o)
+              SET u.activeAt = timestamp())
             RETURN coalesce(existing.id, $id) AS id, existing IS NULL AS created
             """,
             userId=user_id,
             originalId=original_id,
             key=key,
             id=new_id,
+            day=day_of(timestamp_ms(new_id)),
         )
         row = await result.single()
         if row is None:

@@ -1,11 +1,17 @@
 """Tweet and user search: terms read by Chirp's own grammar (resolvers/search_query.py) become
 quoted, escaped Lucene phrases or Cypher parameters, never Lucene syntax of the user's.
 
-Tweets: a word or phrase is found through the full-text index; a hashtag, mention or author
-through its edge. The first included term of that order picks where the query starts (text, else
-from:, else #hashtag, else @mention) and every other term is a filter on each tweet found. Retweets
+Tweets: words, phrases, hashtags and mentions are all looked up in the full-text index (a
+tweet's text has its #tag and @handle as words), then hashtags, mentions and authors are checked
+on their edges; a query with none of the first four starts from its author's tweets. Retweets
 are never results (their original is); replies are. A deleted tweet is gone from the index and
 the graph in its own transaction, so it is never found.
+
+Lucene orders by score, not time, so newest-first would sort every match. Each tweet is indexed
+with its day as well, and LATEST reads back in slices of days, as Earlybird reads its time-sliced
+segments: the cursor's day (or today) and after, then the week before, then all before that. A
+common word fills the page from the first slice, sorting one day's matches; a word that reaches
+the last slice had fewer than a page in the week before it.
 """
 
 import math
@@ -16,8 +22,8 @@ from typing import Literal
 from neo4j import AsyncDriver
 
 from graph.pages import fetch_page
-from graph.records import Page
-from graph.snowflake import SEQUENCE_BITS, WORKER_BITS
+from graph.records import CursorKey, Page
+from graph.snowflake import MS_DIVISOR, timestamp_ms
 
 Order = Literal["LATEST", "TOP"]
 
@@ -28,9 +34,10 @@ Order = Literal["LATEST", "TOP"]
 # between two tweets never depends on when the query runs: cursors stay valid. Each score depends
 # only on its tweet (no corpus statistics, which move as tweets are indexed), so pages neither skip
 # nor repeat while counts stand.
+TOP_DAYS = 30  # TOP ranks the matches of these last days (older ones would need 2^30 the engagement)
+DAY_MS = 86_400_000
 RANK_SCALE = 1_000_000  # ranks are integers in cursors: micro-units of the score
 LN2_PER_MS = math.log(2) / 86_400_000
-MS_DIVISOR = 1 << (WORKER_BITS + SEQUENCE_BITS)  # a Snowflake id divided by this is its milliseconds
 
 
 @dataclass(frozen=True)
@@ -54,17 +61,28 @@ def lucene_phrase(text: str) -> str:
 
 
 def lucene_all(words: Sequence[str], excluded: Sequence[str] = ()) -> str:
-    return " ".join([f"+{lucene_phrase(word)}" for word in words] + [f"-{lucene_phrase(word)}" for word in excluded])
+    """Every word or phrase required of the text, every excluded one refused."""
+    required = [f"+text:{lucene_phrase(word)}" for word in words]
+    return " ".join(required + [f"-text:{lucene_phrase(word)}" for word in excluded])
 
 
-def _start(search: TweetSearch) -> str:
-    if search.words:
-        return "CALL db.index.fulltext.queryNodes('tweet_text', $lucene) YIELD node AS t"
-    if search.authors:
-        return "MATCH (:User {handleLower: $authors[0]})-[:POSTED]->(t:Tweet)"
-    if search.hashtags:
-        return "MATCH (:Hashtag {tag: $hashtags[0]})<-[:TAGGED]-(t:Tweet)"
-    return "MATCH (t:Tweet)-[:MENTIONS]->(:User {handleLower: $mentions[0]})"
+def day_of(unix_ms: int) -> str:
+    """A tweet's day as indexed beside its text: days since 1970, six digits, so that a range of
+    days compares as text does (Lucene's ranges on a text field)."""
+    return f"{unix_ms // DAY_MS:06d}"
+
+
+def days(low: int | None, high: int | None) -> str:
+    return f"+day:[{'*' if low is None else f'{low:06d}'} TO {'*' if high is None else f'{high:06d}'}]"
+
+
+def text_terms(search: TweetSearch) -> list[str]:
+    """What the index is asked for: the words and phrases, and the hashtags' and mentions' words."""
+    return [*search.words, *search.hashtags, *search.mentions]
+
+
+FROM_TEXT = "CALL db.index.fulltext.queryNodes('tweet_search', $lucene) YIELD node AS t"
+FROM_AUTHOR = "MATCH (:User {handleLower: $authors[0]})-[:POSTED]->(t:Tweet)"
 
 
 # Every term other than the starting one, as filters; empty lists filter nothing.
@@ -83,7 +101,7 @@ WHERE t.retweetKey IS NULL
 # of them are found once, up front.
 EXCLUDED_IDS = """
 CALL () {
-  CALL db.index.fulltext.queryNodes('tweet_text', $excludedLucene) YIELD node
+  CALL db.index.fulltext.queryNodes('tweet_search', $excludedLucene) YIELD node
   RETURN collect(node.id) AS excludedIds
 }
 """
@@ -108,41 +126,64 @@ RETURN collect([[rank, t.id], t.id]) AS items
 
 
 async def tweets_page(
-    driver: AsyncDriver, search: TweetSearch, order: Order, after: int | tuple[int, int] | None, limit: int
+    driver: AsyncDriver,
+    search: TweetSearch,
+    order: Order,
+    after: int | tuple[int, int] | None,
+    limit: int,
+    now_ms: int,
 ) -> Page:
-    """Newest first (LATEST; cursor keys are tweet ids) or by rank (TOP; keys are (rank, id))."""
-    text_first = bool(search.words)
-    excluded_up_front = not text_first and bool(search.excluded_words)
+    """Newest first (LATEST; cursor keys are tweet ids) or by rank (TOP, over the last TOP_DAYS;
+    keys are (rank, id))."""
+    by_text = bool(text_terms(search))
+    excluded_up_front = not by_text and bool(search.excluded_words)
     cypher = "\n".join(
         [
             EXCLUDED_IDS if excluded_up_front else "",
-            _start(search),
+            FROM_TEXT if by_text else FROM_AUTHOR,
             "WITH t, excludedIds" if excluded_up_front else NO_EXCLUDED_IDS,
             FILTERS,
             LATEST_PAGE if order == "LATEST" else TOP_PAGE,
         ]
     )
     ranked = after if isinstance(after, tuple) else (None, None)
-    return await fetch_page(
-        driver,
-        cypher,
-        limit,
-        lucene=lucene_all(search.words, search.excluded_words),
-        excludedLucene=" ".join(lucene_phrase(word) for word in search.excluded_words),
-        hashtags=list(search.hashtags),
-        excludedHashtags=list(search.excluded_hashtags),
-        mentions=list(search.mentions),
-        excludedMentions=list(search.excluded_mentions),
-        authors=list(search.authors),
-        excludedAuthors=list(search.excluded_authors),
-        after=after if isinstance(after, int) else None,
-        afterRank=ranked[0],
-        afterId=ranked[1],
-        scale=RANK_SCALE,
-        ln2PerMs=LN2_PER_MS,
-        msDivisor=MS_DIVISOR,
-        wordChars=sum(len(word) for word in search.words),
-    )
+    base = lucene_all(text_terms(search), search.excluded_words)
+
+    async def page(count: int, day_range: str) -> Page:
+        return await fetch_page(
+            driver,
+            cypher,
+            count,
+            lucene=f"{base} {day_range}",
+            excludedLucene=" ".join(f"text:{lucene_phrase(word)}" for word in search.excluded_words),
+            hashtags=list(search.hashtags),
+            excludedHashtags=list(search.excluded_hashtags),
+            mentions=list(search.mentions),
+            excludedMentions=list(search.excluded_mentions),
+            authors=list(search.authors),
+            excludedAuthors=list(search.excluded_authors),
+            after=after if isinstance(after, int) else None,
+            afterRank=ranked[0],
+            afterId=ranked[1],
+            scale=RANK_SCALE,
+            ln2PerMs=LN2_PER_MS,
+            msDivisor=MS_DIVISOR,
+            wordChars=sum(len(word) for word in search.words),
+        )
+
+    today = now_ms // DAY_MS
+    if not by_text:
+        return await page(limit, "")
+    if order == "TOP":
+        return await page(limit, days(today - TOP_DAYS + 1, None))
+    day = (timestamp_ms(after) if isinstance(after, int) else now_ms) // DAY_MS
+    items: list[tuple[CursorKey, int]] = []
+    for low, high in ((day, None), (day - 7, day - 1), (None, day - 8)):
+        found = await page(limit - len(items), days(low, high))
+        items += found.items
+        if found.has_next:
+            return Page(items=tuple(items), has_next=True)
+    return Page(items=tuple(items), has_next=False)
 
 
 LUCENE_SPECIAL = frozenset('+-&|!(){}[]^"~*?:\\/ ')

@@ -44,6 +44,10 @@ class SnowflakeGenerator:
         return now
 
 
+# Cypher has no bit shift: an id divided by this is its milliseconds since EPOCH_MS.
+MS_DIVISOR = 1 << (WORKER_BITS + SEQUENCE_BITS)
+
+
 def timestamp_ms(snowflake: int) -> int:
     """The Unix time in milliseconds at which an id was generated."""
     return (snowflake >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS

@@ -17,6 +17,8 @@ from graph.lookup import records_by_ids
 from graph.outbox import After, Entry, write
 from graph.pages import fetch_page
 from graph.records import Page, TweetRecord
+from graph.search import DAY_MS, day_of
+from graph.snowflake import EPOCH_MS, MS_DIVISOR, timestamp_ms
 
 TWEET_PROJECTION = """
 t {
@@ -139,7 +141,8 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         """
         MATCH (a:User {id: $authorId})
         CREATE (a)-[:POSTED]->(t:Tweet {id: $id, authorId: $authorId, text: $text, hashtags: $hashtags,
-                                       idempotencyToken: $token})
+                                       day: $day, idempotencyToken: $token})
+        SET a.activeAt = timestamp()
         WITH a, t
         CALL (t) {
           MATCH (p:Tweet {id: $inReplyToId})
@@ -159,6 +162,7 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         id=tweet.id,
         authorId=tweet.author_id,
         text=tweet.text,
+        day=day_of(timestamp_ms(tweet.id)),
         hashtags=list(tweet.hashtags),
         mentions=list(tweet.mention_handles),
         inReplyToId=tweet.in_reply_to_id,
@@ -306,3 +310,21 @@ async def replies_page(driver: AsyncDriver, tweet_id: int, after: int | None, li
         id=tweet_id,
         after=after,
     )
+
+
+async def fill_tweet_days(driver: AsyncDriver) -> None:
+    """Tweets made before search sliced by day get their day (a migration step; graph/search.py)."""
+    while True:
+        records, _, _ = await driver.execute_query(
+            """
+            MATCH (t:Tweet) WHERE t.day IS NULL
+            WITH t LIMIT 10000
+            SET t.day = right('000000' + toString((t.id / $msDivisor + $epoch) / $dayMs), 6)
+            RETURN count(*) AS filled
+            """,
+            msDivisor=MS_DIVISOR,
+            epoch=EPOCH_MS,
+            dayMs=DAY_MS,
+        )
+        if records[0]["filled"] == 0:
+            return

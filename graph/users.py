@@ -12,10 +12,12 @@ from graph.folding import fold
 from graph.lookup import records_by_ids
 from graph.outbox import After, Entry, write
 from graph.records import UserRecord
+from graph.snowflake import EPOCH_MS, MS_DIVISOR
 
 USER_PROJECTION = """
 u {
   .id, .handle, .displayName, .bio, .avatarMediaId,
+  discoverable: coalesce(u.discoverable, true),
   followerCount: COUNT { (u)<-[:FOLLOWS]-() },
   followingCount: COUNT { (u)-[:FOLLOWS]->() },
   tweetCount: COUNT { (u)-[:POSTED]->() }
@@ -30,6 +32,7 @@ def user_record(row: dict[str, Any]) -> UserRecord:
         display_name=row["displayName"],
         bio=row["bio"],
         avatar_media_id=row["avatarMediaId"],
+        discoverable=row["discoverable"],
         follower_count=row["followerCount"],
         following_count=row["followingCount"],
         tweet_count=row["tweetCount"],
@@ -44,7 +47,8 @@ async def create_user(
         records, _, _ = await driver.execute_query(
             f"""
             CREATE (u:User {{id: $id, handle: $handle, handleLower: toLower($handle),
-                             displayName: $displayName, nameKey: $nameKey, bio: '', passwordHash: $passwordHash}})
+                             displayName: $displayName, nameKey: $nameKey, bio: '', passwordHash: $passwordHash,
+                             activeAt: timestamp()}})
             RETURN {USER_PROJECTION} AS user
             """,
             id=user_id,
@@ -101,6 +105,7 @@ async def update_profile(
     display_name: str | None,
     bio: str | None,
     avatar_media_id: int | None,
+    discoverable: bool | None,
     after: After[None],
 ) -> Entry | None:
     """Sets only what is given; an avatar must be an image the user uploaded. Returns the outbox
@@ -116,7 +121,8 @@ async def update_profile(
             SET u.displayName = coalesce($displayName, u.displayName),
                 u.nameKey = coalesce($nameKey, u.nameKey),
                 u.bio = coalesce($bio, u.bio),
-                u.avatarMediaId = coalesce($avatarMediaId, u.avatarMediaId)
+                u.avatarMediaId = coalesce($avatarMediaId, u.avatarMediaId),
+                u.discoverable = coalesce($discoverable, u.discoverable)
             RETURN u.id AS id
             """,
             id=user_id,
@@ -124,6 +130,7 @@ async def update_profile(
             nameKey=None if display_name is None else fold(display_name),
             bio=bio,
             avatarMediaId=avatar_media_id,
+            discoverable=discoverable,
         )
         if await result.single() is None:
             raise NotFound("no such media of yours")
@@ -147,3 +154,22 @@ async def fill_name_keys(driver: AsyncDriver, batch: int = 5_000) -> int:
             rows=[{"id": record["id"], "key": fold(record["name"] or "")} for record in records],
         )
         filled += len(records)
+
+
+async def fill_active_at(driver: AsyncDriver) -> None:
+    """Users made before activity was recorded get it: their latest post's time, else their sign-up's
+    (a migration step; who-to-follow leaves out accounts inactive for long)."""
+    while True:
+        records, _, _ = await driver.execute_query(
+            """
+            MATCH (u:User) WHERE u.activeAt IS NULL
+            WITH u LIMIT 5000
+            CALL (u) { OPTIONAL MATCH (u)-[:POSTED]->(t:Tweet) RETURN max(t.id) AS latest }
+            SET u.activeAt = $epoch + coalesce(latest, u.id) / $msDivisor
+            RETURN count(*) AS filled
+            """,
+            epoch=EPOCH_MS,
+            msDivisor=MS_DIVISOR,
+        )
+        if records[0]["filled"] == 0:
+            return

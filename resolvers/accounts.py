@@ -91,7 +91,9 @@ async def change_password(ctx: Context, current_password: str, new_password: str
     return issue_token(ctx.clients.settings, viewer_id, generation), viewer_id
 
 
-async def update_profile(ctx: Context, display_name: str | None, bio: str | None, avatar_media_id: int | None) -> int:
+async def update_profile(
+    ctx: Context, display_name: str | None, bio: str | None, avatar_media_id: int | None, discoverable: bool | None
+) -> int:
     viewer_id = ctx.viewer()
     if bio is not None and len(bio) > MAX_BIO:
         raise BadInput(f"a bio has at most {MAX_BIO} characters")
@@ -105,6 +107,7 @@ async def update_profile(ctx: Context, display_name: str | None, bio: str | None
         display_name=None if display_name is None else check_display_name(display_name),
         bio=bio,
         avatar_media_id=avatar_media_id,
+        discoverable=discoverable,
         after=always(ctx, Effects("changed", users=[viewer_id])),
     )
     await relay_now(ctx, recorded)

@@ -14,7 +14,9 @@ async def follow(ctx: Context, followee_id: int) -> int:
     if followee_id == viewer_id:
         raise BadInput("you cannot follow yourself")
     await spend_action(ctx, Action.FOLLOW)
-    followed = Effects("follow", pair(viewer_id, followee_id), users=[viewer_id, followee_id])
+    followed = Effects(
+        "follow", pair(viewer_id, followee_id), users=[viewer_id, followee_id], suggestions_of=[viewer_id]
+    )
     edge_id = ctx.clients.ids.next_id()
     await relay_now(ctx, await follows.follow(ctx.neo4j, viewer_id, followee_id, edge_id, if_changed(ctx, followed)))
     return followee_id
@@ -24,7 +26,9 @@ async def unfollow(ctx: Context, followee_id: int) -> int:
     viewer_id = ctx.viewer()
     if followee_id == viewer_id:
         raise BadInput("you cannot unfollow yourself")
-    unfollowed = Effects("unfollow", pair(viewer_id, followee_id), users=[viewer_id, followee_id])
+    unfollowed = Effects(
+        "unfollow", pair(viewer_id, followee_id), users=[viewer_id, followee_id], suggestions_of=[viewer_id]
+    )
     await relay_now(ctx, await follows.unfollow(ctx.neo4j, viewer_id, followee_id, if_changed(ctx, unfollowed)))
     return followee_id
 

@@ -16,13 +16,13 @@ from feeds import viewer_acts
 from feeds.record_cache import RecordCache, tweet_cache, user_cache
 from feeds.viewer_acts import LIKED, RETWEETED, Acts
 from graph import flags, tweets, users
-from graph.records import TweetRecord, UserRecord
+from graph.records import Suggestions, TweetRecord, UserRecord
 from graph.snowflake import first_id_at
 from resolvers.clients import Clients
 
 logger = logging.getLogger("chirp.hydration")
 
-R = TypeVar("R", TweetRecord, UserRecord)
+R = TypeVar("R", TweetRecord, UserRecord, Suggestions)
 
 
 async def cached(
@@ -30,7 +30,10 @@ async def cached(
     cache: RecordCache[R],
     ids: Sequence[int],
     fetch: Callable[[Sequence[int]], Awaitable[dict[int, R]]],
+    ttl_seconds: int | None = None,
 ) -> dict[int, R]:
+    """The records of ids: cached ones from Redis, the rest from Neo4j, stored under a lease for
+    ttl_seconds (the record cache's setting by default)."""
     if clients.settings.timeline_engine == "pull":
         return await fetch(ids)
     try:
@@ -48,7 +51,8 @@ async def cached(
         loaded = await fetch(missing)
         found.update(loaded)
         try:
-            await cache.put_many(clients.redis, list(loaded.values()), token, clients.settings.record_cache_ttl_seconds)
+            ttl = clients.settings.record_cache_ttl_seconds if ttl_seconds is None else ttl_seconds
+            await cache.put_many(clients.redis, list(loaded.values()), token, ttl)
         except RedisError:
             logger.warning("record cache unavailable; not storing", exc_info=True)
     return found

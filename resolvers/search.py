@@ -1,6 +1,8 @@
 """searchTweets and searchUsers: the query read by Chirp's grammar, `first` and `after` checked,
 then one keyset query (graph/search.py)."""
 
+import time
+
 from graph import search
 from graph.records import Page
 from resolvers.context import Context
@@ -13,7 +15,7 @@ async def search_tweets(ctx: Context, query: str, first: int | None, after: str 
     parsed = parse_tweet_query(query)
     size = page_size(first, ctx.clients.settings.max_page_size)
     key = None if after is None else _tweet_key(after, order)
-    return await search.tweets_page(ctx.neo4j, parsed, order, key, size)
+    return await search.tweets_page(ctx.neo4j, parsed, order, key, size, int(time.time() * 1000))
 
 
 def _tweet_key(after: str, order: search.Order) -> int | tuple[int, int]:

@@ -21,6 +21,7 @@ class UpdateProfileInput:
     display_name: str | None = None
     bio: str | None = None
     avatar_media_id: strawberry.ID | None = None
+    discoverable: bool | None = None
 
 
 @strawberry.input

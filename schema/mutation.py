@@ -5,7 +5,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from errors import BadInput
-from resolvers import accounts, follows, notifications, tweets
+from resolvers import accounts, follows, notifications, suggestions, tweets
 from resolvers import media as media_resolvers
 from resolvers.ids import from_global_id, to_global_id
 from schema.directives import PASSWORD_WORK
@@ -58,7 +58,7 @@ class Mutation:
     @strawberry.mutation
     async def update_profile(self, info: ContextInfo, input: UpdateProfileInput) -> User:
         avatar = None if input.avatar_media_id is None else from_global_id(input.avatar_media_id, "Media")
-        user_id = await accounts.update_profile(info.context, input.display_name, input.bio, avatar)
+        user_id = await accounts.update_profile(info.context, input.display_name, input.bio, avatar, input.discoverable)
         return await load_user(info, user_id)
 
     @strawberry.mutation
@@ -138,6 +138,14 @@ class Mutation:
     async def mark_notifications_read(self, info: ContextInfo, up_to_id: strawberry.ID | None = None) -> int:
         up_to = None if up_to_id is None else from_global_id(up_to_id, "Notification")
         return await notifications.mark_read(info.context, up_to)
+
+    @strawberry.mutation(description="Never suggest this user again (for 180 days); true once done.")
+    async def dismiss_suggestion(self, info: ContextInfo, user_id: strawberry.ID) -> bool:
+        return await suggestions.dismiss(info.context, from_global_id(user_id, "User"))
+
+    @strawberry.mutation(description="Takes back a dismissal: the user may be suggested again.")
+    async def undo_dismiss_suggestion(self, info: ContextInfo, user_id: strawberry.ID) -> bool:
+        return await suggestions.undo_dismiss(info.context, from_global_id(user_id, "User"))
 
 
 async def media_by_id(info: ContextInfo, media_id: int) -> Media:

@@ -5,10 +5,11 @@ import enum
 import strawberry
 
 from errors import NotFound
-from resolvers import accounts, notifications, search, timeline, trends
+from resolvers import accounts, notifications, search, suggestions, timeline, trends
 from resolvers.ids import parse_global_id
-from schema.directives import CONNECTION, SEARCH, ListSize
+from schema.directives import CONNECTION, SEARCH
 from schema.notifications import NotificationConnection, notification_connection, notification_or_none
+from schema.suggestions import FIRST_ITEMS, FollowSuggestion
 from schema.trends import Trend
 from schema.types import (
     ContextInfo,
@@ -133,7 +134,17 @@ class Query:
 
     @strawberry.field(
         description="Hashtags ranked by use in the last windowMinutes.",
-        directives=[ListSize(slicing_arguments=["first"], require_one_slicing_argument=False)],
+        directives=FIRST_ITEMS,
     )
     async def trending(self, info: ContextInfo, first: int | None = 10, window_minutes: int | None = 60) -> list[Trend]:
         return [Trend.of(trend) for trend in await trends.trending(info.context, first, window_minutes)]
+
+    @strawberry.field(
+        description=(
+            "Accounts the viewer may want to follow, best first: friends of friends, followers not followed "
+            "back, shared hashtags, popular accounts; never one followed, dismissed, inactive or opted out."
+        ),
+        directives=FIRST_ITEMS,
+    )
+    async def who_to_follow(self, info: ContextInfo, first: int | None = 10) -> list[FollowSuggestion]:
+        return [FollowSuggestion.of(item) for item in await suggestions.who_to_follow(info.context, first)]

@@ -125,6 +125,7 @@ class User(Node):
     follower_count: int
     following_count: int
     tweet_count: int
+    discoverable: bool = strawberry.field(description="Whether the user may be suggested to others in whoToFollow.")
     record: strawberry.Private[UserRecord]
 
     @classmethod
@@ -138,6 +139,7 @@ class User(Node):
             follower_count=record.follower_count,
             following_count=record.following_count,
             tweet_count=record.tweet_count,
+            discoverable=record.discoverable,
             record=record,
         )
 

@@ -5,7 +5,6 @@ import json
 import logging
 import re
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -17,7 +16,9 @@ from typing import Any
 import pytest
 from minio import Minio
 from neo4j import AsyncDriver
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.testclient import TestClient
 
 import feeds.client
@@ -281,13 +282,19 @@ class RedisProcess:
             cwd=self.directory,
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+        # Until it answers PING: it accepts connections while it still loads its append-only file,
+        # and answers LOADING to every command until then.
+        client = SyncRedis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    client.ping()
+                    return
+                except RedisConnectionError:  # refused, or BusyLoadingError
+                    time.sleep(0.05)
+        finally:
+            client.close()
         raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:

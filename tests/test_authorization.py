@@ -69,6 +69,8 @@ OTHERS_BY_DESIGN = {
     "retweet.tweetId",
     "undoRetweet.tweetId",
     "createTweet.input.inReplyToId",
+    "dismissSuggestion.userId",
+    "undoDismissSuggestion.userId",
 }
 
 # Owner-only ID arguments refused with NOT_FOUND rather than FORBIDDEN: another user's object is

@@ -12,14 +12,6 @@ CONTRACT_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "cont
 # The contract's names that later issues build. Whoever builds one deletes it here;
 # once every issue is done this is empty.
 PENDING = {
-    # who-to-follow (issue 13)
-    "FollowSuggestion",
-    "SuggestionReason",
-    "Query.whoToFollow",
-    "User.discoverable",
-    "UpdateProfileInput.discoverable",
-    "Mutation.dismissSuggestion",
-    "Mutation.undoDismissSuggestion",
     # moments and dislikes (issue 16)
     "Moment",
     "MomentKind",

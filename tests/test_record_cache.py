@@ -16,6 +16,7 @@ def user(followers: int) -> UserRecord:
         display_name="Ann",
         bio="",
         avatar_media_id=None,
+        discoverable=True,
         follower_count=followers,
         following_count=0,
         tweet_count=0,

@@ -4,11 +4,14 @@ queries, freshness after posts, edits and deletes, ranking, and paging without g
 The test database is shared, so every test's words, tags and handles carry a marker of their own.
 """
 
+import time
 import uuid
 from typing import Any
 
 import pytest
+from neo4j import AsyncDriver
 
+from resolvers.ids import from_global_id
 from tests.conftest import Account, Api, leaks
 
 SEARCH_TWEETS = """
@@ -297,3 +300,25 @@ def test_users_rank_exact_handle_then_followers_with_follows_boosted(api: Api) -
         edge["node"]["id"] for edge in api.data(SEARCH_USERS, {"q": m})["searchUsers"]["edges"]
     ]
     assert len(split) == 3
+
+
+async def test_latest_reads_back_through_slices_of_days(api: Api, neo4j: AsyncDriver) -> None:
+    """Tweets spread over today, this week and long ago (their indexed day set straight in the
+    graph, newest id newest day): every page size reads them all in order, across the slices."""
+    m = marker()
+    author = api.sign_up()
+    made = [api.tweet(author, f"{m} spread {n}") for n in range(6)]
+    today = int(time.time() * 1000) // 86_400_000
+    for tweet, age in zip(made, (60, 20, 8, 5, 1, 0), strict=True):
+        await neo4j.execute_query(
+            "MATCH (t:Tweet {id: $id}) SET t.day = $day", id=from_global_id(tweet, "Tweet"), day=f"{today - age:06d}"
+        )
+    newest_first = made[::-1]
+    assert tweet_ids(api, m) == newest_first
+    for size in (1, 2, 3, 4):
+        split = pages(api, SEARCH_TWEETS, "searchTweets", {"q": m}, size)
+        assert [tweet for page in split for tweet in page] == newest_first, size
+        assert all(len(page) == size for page in split[:-1]), size
+    top = tweet_ids(api, m, "TOP")
+    assert made[0] not in top, "TOP ranks the last 30 days"
+    assert made[1] in top

@@ -334,6 +334,27 @@ def test_follow_and_unfollow_reach_the_home_timeline_within_five_seconds(
         stop(worker)
 
 
+# --- trends ranked by a running worker ---------------------------------------------------------------------------
+
+
+def test_a_running_worker_counts_and_ranks_a_burst_by_itself(api: Api, settings: Settings, tmp_path: Path) -> None:
+    """No drain, no ranking call: the deployed worker counts the tags and its ranking task ranks them,
+    beside its event loop (a period of 1 s here; the default is 15 s, within the 30 s promised)."""
+    tag = f"burst{secrets.token_hex(4)}"
+    log = tmp_path / "worker.log"
+    worker = start_worker(settings, log, TRENDS_RANK_EVERY_SECONDS="1")
+    trending = "query { trending(windowMinutes: 5) { tag accountCount } }"
+    try:
+        wait_for_worker(worker, log)
+        for account in [api.sign_up() for _ in range(6)]:
+            api.tweet(account, f"#{tag}")
+        found = poll(lambda: api.data(trending)["trending"], lambda ranked: bool(ranked), timeout=10)
+        assert found == [{"tag": tag, "accountCount": 6}], log_tail(log)
+        assert worker.poll() is None, log_tail(log)
+    finally:
+        stop(worker)
+
+
 # --- deletes -----------------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,211 @@
+"""Who-to-follow in the graph: candidates with their features, social proof, popular accounts, and
+dismissals. Ranking is resolvers/suggestions.py's; this module only finds and measures.
+
+Candidates come from four sources, each bounded so that a viewer following 5,000 accounts costs
+about what one following 200 does:
+- friends of friends: the viewer's follows they interact with most (likes, retweets and replies
+  among their latest acts) and those followed most recently, at most `expand` of them, each
+  expanded through its `per_seed` newest follows; `mutual` counts the seeds that follow a candidate;
+- accounts that follow the viewer, who does not follow them back (the newest);
+- authors of recent tweets with the hashtags the viewer used most lately;
+- popular accounts active lately (for a new user, the only source; `popular_active`).
+Never a candidate: the viewer, an account the viewer follows or dismissed within the memory, one
+inactive since `active_since_ms`, or one that opted out (`discoverable: false`).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from neo4j import AsyncDriver
+
+from graph.edges import EdgeKind, create_once, delete_once
+from graph.outbox import After, Entry
+
+DISMISSED = EdgeKind("User", "DISMISSED", "User")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    expand: int  # follows of the viewer expanded
+    per_seed: int  # newest follows read of each
+    per_source: int  # candidates kept from each source
+    acts: int  # the viewer's latest likes, and latest tweets, read for interactions and hashtags
+    tags: int  # the viewer's hashtags looked up
+    per_tag: int  # tweets read per hashtag
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+    mutual: int  # seeds following the candidate
+    follows_viewer: bool
+    shared_tags: int
+    interactions: int  # the viewer's acts on the candidate's tweets
+    followers: int
+    active_at_ms: int
+
+
+# Whether c may be suggested to v; the follow and the dismissal are looked up by their keys (one
+# index seek each), never by expanding either account's edges.
+ELIGIBLE = """
+c <> v AND coalesce(c.discoverable, true) AND c.activeAt >= $activeSince
+AND NOT EXISTS { ()-[:FOLLOWS {key: toString(v.id) + ':' + toString(c.id)}]->() }
+AND NOT EXISTS { ()-[d:DISMISSED {key: toString(v.id) + ':' + toString(c.id)}]->() WHERE d.id >= $dismissedSince }
+"""
+
+CANDIDATES = f"""
+MATCH (v:User {{id: $viewerId}})
+CALL (v) {{
+  CALL (v) {{
+    CALL (v) {{ MATCH (v)-[l:LIKED]->(t:Tweet) RETURN t ORDER BY l.id DESC LIMIT $acts }}
+    RETURN t.authorId AS author
+    UNION ALL
+    CALL (v) {{ MATCH (v)-[:POSTED]->(mine:Tweet) RETURN mine ORDER BY mine.id DESC LIMIT $acts }}
+    MATCH (mine)-[:RETWEET_OF|REPLY_TO]->(t:Tweet)
+    RETURN t.authorId AS author
+  }}
+  WITH author, count(*) AS n
+  RETURN collect([author, n]) AS acted
+}}
+CALL (v, acted) {{
+  CALL (v, acted) {{
+    UNWIND acted AS pair
+    MATCH (x:User {{id: pair[0]}})
+    WHERE EXISTS {{ ()-[:FOLLOWS {{key: toString(v.id) + ':' + toString(x.id)}}]->() }}
+    RETURN x, pair[1] AS n ORDER BY n DESC LIMIT $expand
+    UNION
+    MATCH (v)-[f:FOLLOWS]->(x:User)
+    RETURN x, 0 AS n ORDER BY f.id DESC LIMIT $expand
+  }}
+  WITH x, max(n) AS n ORDER BY n DESC LIMIT $expand
+  RETURN collect(x) AS seeds
+}}
+CALL (v, seeds) {{
+  UNWIND seeds AS x
+  CALL (x) {{ MATCH (x)-[g:FOLLOWS]->(c:User) RETURN c ORDER BY g.id DESC LIMIT $perSeed }}
+  WITH v, c, count(*) AS mutual
+  WHERE {ELIGIBLE}
+  RETURN c, mutual, 0 AS followsViewer, 0 AS tags ORDER BY mutual DESC LIMIT $perSource
+  UNION ALL
+  CALL (v) {{ MATCH (c:User)-[g:FOLLOWS]->(v) RETURN c ORDER BY g.id DESC LIMIT $perSource * 4 }}
+  WITH v, c WHERE {ELIGIBLE}
+  RETURN c, 0 AS mutual, 1 AS followsViewer, 0 AS tags LIMIT $perSource
+  UNION ALL
+  CALL (v) {{ MATCH (v)-[:POSTED]->(mine:Tweet) RETURN mine ORDER BY mine.id DESC LIMIT $acts }}
+  MATCH (mine)-[:TAGGED]->(h:Hashtag)
+  WITH v, h, count(*) AS uses ORDER BY uses DESC LIMIT $tags
+  CALL (h) {{ MATCH (h)<-[:TAGGED]-(other:Tweet) RETURN other LIMIT $perTag }}
+  WITH v, other.authorId AS author, count(DISTINCT h) AS tags
+  MATCH (c:User {{id: author}})
+  WHERE {ELIGIBLE}
+  RETURN c, 0 AS mutual, 0 AS followsViewer, tags ORDER BY tags DESC LIMIT $perSource
+  UNION ALL
+  UNWIND $popular AS popularId
+  MATCH (c:User {{id: popularId}})
+  WHERE {ELIGIBLE}
+  RETURN c, 0 AS mutual, 0 AS followsViewer, 0 AS tags
+}}
+WITH c, acted, max(mutual) AS mutual, max(followsViewer) AS followsViewer, max(tags) AS tags
+RETURN c.id AS id, mutual, followsViewer, tags,
+       coalesce([pair IN acted WHERE pair[0] = c.id | pair[1]][0], 0) AS interactions,
+       COUNT {{ (c)<-[:FOLLOWS]-() }} AS followers, c.activeAt AS activeAt
+"""
+
+
+async def candidates(
+    driver: AsyncDriver,
+    viewer_id: int,
+    popular: Sequence[int],
+    bounds: Bounds,
+    active_since_ms: int,
+    dismissed_since_id: int,
+) -> list[Candidate]:
+    records, _, _ = await driver.execute_query(
+        CANDIDATES,
+        viewerId=viewer_id,
+        popular=list(popular),
+        expand=bounds.expand,
+        perSeed=bounds.per_seed,
+        perSource=bounds.per_source,
+        acts=bounds.acts,
+        tags=bounds.tags,
+        perTag=bounds.per_tag,
+        activeSince=active_since_ms,
+        dismissedSince=dismissed_since_id,
+        routing_="r",
+    )
+    return [
+        Candidate(
+            user_id=record["id"],
+            mutual=record["mutual"],
+            follows_viewer=record["followsViewer"] == 1,
+            shared_tags=record["tags"],
+            interactions=record["interactions"],
+            followers=record["followers"],
+            active_at_ms=record["activeAt"],
+        )
+        for record in records
+    ]
+
+
+async def popular_active(driver: AsyncDriver, active_since_ms: int, limit: int) -> list[int]:
+    """The most followed accounts active lately that may be suggested: a scan of every account, so
+    resolvers cache it for everyone."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (u:User) WHERE u.activeAt >= $activeSince AND coalesce(u.discoverable, true)
+        WITH u, COUNT { (u)<-[:FOLLOWS]-() } AS followers ORDER BY followers DESC, u.id LIMIT $limit
+        RETURN collect(u.id) AS ids
+        """,
+        activeSince=active_since_ms,
+        limit=limit,
+        routing_="r",
+    )
+    return list(records[0]["ids"])
+
+
+@dataclass(frozen=True)
+class Proof:
+    mutual_count: int  # every account the viewer follows that follows this one
+    followed_by: tuple[int, ...]  # the first of them, the viewer's newest follows first
+
+
+# Walks the smaller side: the candidate's followers, each checked against the viewer's follows by
+# key, or the viewer's follows, each checked against the candidate by key.
+PROOF = """
+MATCH (v:User {id: $viewerId})
+WITH v, COUNT { (v)-[:FOLLOWS]->() } AS following
+UNWIND $ids AS candidateId
+MATCH (c:User {id: candidateId})
+CALL (v, c, following) {
+  WITH v, c, following WHERE COUNT { (c)<-[:FOLLOWS]-() } <= following
+  MATCH (y:User)-[:FOLLOWS]->(c)
+  MATCH ()-[f:FOLLOWS {key: toString(v.id) + ':' + toString(y.id)}]->()
+  RETURN y, f
+  UNION
+  WITH v, c, following WHERE COUNT { (c)<-[:FOLLOWS]-() } > following
+  MATCH (v)-[f:FOLLOWS]->(y:User)
+  WHERE EXISTS { ()-[:FOLLOWS {key: toString(y.id) + ':' + toString(c.id)}]->() }
+  RETURN y, f
+}
+WITH c, y, f ORDER BY f.id DESC
+RETURN c.id AS id, count(y) AS mutual, collect(y.id)[..$first] AS followedBy
+"""
+
+
+async def proofs(driver: AsyncDriver, viewer_id: int, user_ids: Sequence[int], first: int) -> dict[int, Proof]:
+    """Each account's mutual count and first `first` followers among the viewer's follows."""
+    if not user_ids:
+        return {}
+    records, _, _ = await driver.execute_query(PROOF, viewerId=viewer_id, ids=list(user_ids), first=first, routing_="r")
+    found = {record["id"]: Proof(record["mutual"], tuple(record["followedBy"])) for record in records}
+    return {user_id: found.get(user_id, Proof(0, ())) for user_id in user_ids}
+
+
+async def dismiss(driver: AsyncDriver, viewer_id: int, user_id: int, edge_id: int, after: After[bool]) -> Entry | None:
+    """Remembered from its edge's id (a time) for the resolver's memory; dismissing again keeps the first."""
+    return await create_once(driver, DISMISSED, viewer_id, user_id, edge_id, "no such user", after)
+
+
+async def undo_dismiss(driver: AsyncDriver, viewer_id: int, user_id: int, after: After[bool]) -> Entry | None:
+    return await delete_once(driver, DISMISSED, viewer_id, user_id, "no such user", after)

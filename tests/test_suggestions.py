@@ -1,0 +1,154 @@
+"""whoToFollow on the real graph and cache: each source and its reason, mutual counts and social
+proof, every exclusion, dismissals and their undo, opt-out, cold start, and the per-viewer cache
+dropped by a follow.
+
+The test database is shared: a test checks the accounts it made, never the whole list (popular
+accounts of other tests may fill the rest).
+"""
+
+import time
+from typing import Any
+
+from neo4j import AsyncDriver
+
+from graph.snowflake import EPOCH_MS, MS_DIVISOR
+from resolvers.ids import from_global_id
+from tests.conftest import Account, Api
+
+WHO_TO_FOLLOW = """
+query($first: Int, $proof: Int) {
+  whoToFollow(first: $first) { user { id handle } mutualCount reason followedBy(first: $proof) { handle } }
+}
+"""
+DISMISS = "mutation($id: ID!) { dismissSuggestion(userId: $id) }"
+UNDO = "mutation($id: ID!) { undoDismissSuggestion(userId: $id) }"
+
+
+def suggested(api: Api, viewer: Account, proof: int = 3) -> dict[str, dict[str, Any]]:
+    """The viewer's suggestions by handle, each with its rank."""
+    items = api.data(WHO_TO_FOLLOW, {"first": 30, "proof": proof}, viewer.token)["whoToFollow"]
+    return {item["user"]["handle"]: item | {"rank": rank} for rank, item in enumerate(items)}
+
+
+def circle(api: Api) -> dict[str, Account]:
+    """viewer follows a, b, c (in that order); all three follow x; a follows y. a also follows b, and
+    b follows the viewer: a friend of a friend and a follower, but followed already."""
+    people = {name: api.sign_up() for name in ("viewer", "a", "b", "c", "x", "y")}
+    for name in ("a", "b", "c"):
+        api.follow(people["viewer"], people[name])
+        api.follow(people[name], people["x"])
+    api.follow(people["a"], people["y"])
+    api.follow(people["a"], people["b"])
+    api.follow(people["b"], people["viewer"])
+    return people
+
+
+def test_friends_of_friends_with_mutual_count_and_social_proof(api: Api) -> None:
+    people = circle(api)
+    found = suggested(api, people["viewer"])
+    x, y = found[people["x"].handle], found[people["y"].handle]
+    assert (x["mutualCount"], x["reason"]) == (3, "FOLLOWED_BY_FOLLOWS")
+    assert [user["handle"] for user in x["followedBy"]] == [people[n].handle for n in ("c", "b", "a")]
+    assert (y["mutualCount"], y["reason"]) == (1, "FOLLOWED_BY_FOLLOWS")
+    assert x["rank"] < y["rank"], "more mutual follows rank higher"
+    two = suggested(api, people["viewer"], proof=2)[people["x"].handle]
+    assert [user["handle"] for user in two["followedBy"]] == [people["c"].handle, people["b"].handle]
+    more = suggested(api, people["viewer"], proof=10)[people["x"].handle]
+    assert len(more["followedBy"]) == 3, "asked for more than are cached: found in the graph, all three"
+
+
+def test_never_the_viewer_nor_those_followed(api: Api) -> None:
+    people = circle(api)
+    found = suggested(api, people["viewer"])
+    assert not {people[n].handle for n in ("viewer", "a", "b", "c")} & found.keys()
+
+
+def test_followers_not_followed_back_and_shared_hashtags(api: Api) -> None:
+    viewer, fan, peer = api.sign_up(), api.sign_up(), api.sign_up()
+    api.follow(fan, viewer)
+    tag = f"t{viewer.handle}"
+    api.tweet(viewer, f"about #{tag}")
+    api.tweet(peer, f"also #{tag}")
+    found = suggested(api, viewer)
+    assert found[fan.handle]["reason"] == "FOLLOWS_YOU"
+    assert found[peer.handle]["reason"] == "SHARED_INTERESTS"
+
+
+def test_dismissal_hides_until_undone(api: Api) -> None:
+    people = circle(api)
+    viewer, x = people["viewer"], people["x"]
+    assert x.handle in suggested(api, viewer)
+    assert api.data(DISMISS, {"id": x.id}, viewer.token) == {"dismissSuggestion": True}
+    assert api.data(DISMISS, {"id": x.id}, viewer.token) == {"dismissSuggestion": True}, "again: still done"
+    assert x.handle not in suggested(api, viewer)
+    assert api.data(UNDO, {"id": x.id}, viewer.token) == {"undoDismissSuggestion": True}
+    assert x.handle in suggested(api, viewer)
+
+
+def test_opted_out_accounts_leave_at_once(api: Api) -> None:
+    people = circle(api)
+    viewer, x = people["viewer"], people["x"]
+    assert x.handle in suggested(api, viewer)
+    profile = "mutation($on: Boolean) { updateProfile(input: {discoverable: $on}) { discoverable } }"
+    assert api.data(profile, {"on": False}, x.token) == {"updateProfile": {"discoverable": False}}
+    assert x.handle not in suggested(api, viewer), "even from the viewer's cached list"
+    api.data(profile, {"on": True}, x.token)
+    api.follow(viewer, people["y"])  # drops the viewer's cache
+    assert x.handle in suggested(api, viewer)
+
+
+async def test_inactive_accounts_are_left_out_until_they_post(api: Api, neo4j: AsyncDriver) -> None:
+    people = circle(api)
+    viewer, x = people["viewer"], people["x"]
+    sixty_one_days_ago = int(time.time() * 1000) - 61 * 86_400_000
+    await neo4j.execute_query(
+        "MATCH (u:User {id: $id}) SET u.activeAt = $at", id=from_global_id(x.id, "User"), at=sixty_one_days_ago
+    )
+    assert x.handle not in suggested(api, viewer)
+    api.tweet(x, "back again")
+    api.follow(viewer, people["y"])  # drops the viewer's cache
+    assert x.handle in suggested(api, viewer)
+
+
+def test_a_new_user_gets_popular_accounts(api: Api) -> None:
+    star = api.sign_up()
+    for _ in range(3):
+        api.follow(api.sign_up(), star)
+    newcomer = api.sign_up()
+    found = suggested(api, newcomer)
+    assert found, "never an empty list"
+    assert newcomer.handle not in found
+    assert {item["reason"] for item in found.values()} == {"POPULAR"}
+
+
+async def test_the_list_is_cached_until_a_follow_drops_it(api: Api, neo4j: AsyncDriver) -> None:
+    people = circle(api)
+    viewer, z = people["viewer"], api.sign_up()
+    before = suggested(api, viewer)
+    # Straight into the graph, as no request would: nothing drops the cached list.
+    now_ms = int(time.time() * 1000)
+    await neo4j.execute_query(
+        """
+        MATCH (b:User {id: $b}), (z:User {id: $z})
+        CREATE (b)-[:FOLLOWS {key: toString($b) + ':' + toString($z), id: $edgeId}]->(z)
+        """,
+        b=from_global_id(people["b"].id, "User"),
+        z=from_global_id(z.id, "User"),
+        edgeId=(now_ms - EPOCH_MS) * MS_DIVISOR,
+    )
+    assert suggested(api, viewer) == before, "served from the cache"
+    api.follow(viewer, people["x"])
+    after = suggested(api, viewer)
+    assert people["x"].handle not in after
+    assert after[z.handle]["mutualCount"] == 1
+
+
+def test_bad_arguments_and_anonymous_viewers(api: Api) -> None:
+    viewer = api.sign_up()
+    assert api.error_code(WHO_TO_FOLLOW, {"first": 31}, viewer.token) == "BAD_USER_INPUT"
+    assert api.error_code(WHO_TO_FOLLOW, {"first": -1}, viewer.token) == "BAD_USER_INPUT"
+    assert api.error_code(WHO_TO_FOLLOW, {"first": 5}) == "UNAUTHENTICATED"
+    assert api.error_code(DISMISS, {"id": viewer.id}, viewer.token) == "BAD_USER_INPUT"
+    assert api.error_code(DISMISS, {"id": "VXNlcjo5OTk5OTk5OTk"}, viewer.token) == "NOT_FOUND"
+    assert api.error_code(DISMISS, {"id": viewer.id}) == "UNAUTHENTICATED"
+    assert api.data(WHO_TO_FOLLOW, {"first": 0}, viewer.token) == {"whoToFollow": []}
