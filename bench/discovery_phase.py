@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from bench.discovery import WHO_TO_FOLLOW, search_latencies, suggestion_latency
+from bench.discovery import search_latencies, suggestion_latency
 from bench.freshness import freshness
 from bench.quality import K, Recommend, who_to_follow_quality
 from bench.trend_cost import trend_cost
@@ -25,16 +25,6 @@ HEAVY_FOLLOWING = 5000
 AROUND_200 = range(150, 251)
 
 Users = list[tuple[int, int, int]]  # (user, following, followers)
-
-
-async def who_to_follow_built(base_url: str, token: str) -> bool:
-    """Whether this API answers whoToFollow (it is built on another branch): the phases that need
-    it are skipped, and say so, when it does not."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        response = await client.post(
-            "/graphql", json={"query": WHO_TO_FOLLOW}, headers={"Authorization": f"Bearer {token}"}
-        )
-    return "errors" not in response.json()
 
 
 def over_http(client: httpx.AsyncClient, clients: Clients) -> Recommend:
@@ -55,6 +45,11 @@ def over_http(client: httpx.AsyncClient, clients: Clients) -> Recommend:
     return recommend
 
 
+async def forget_suggestions(clients: Clients, viewers: list[int]) -> None:
+    """Drops these viewers' cached whoToFollow lists: the next request computes each afresh."""
+    await clients.redis.delete(*(clients.keys.suggestions(viewer) for viewer in viewers))
+
+
 async def discovery_phase(clients: Clients, users: Users, base_url: str, seconds: float) -> dict[str, Any]:
     """Runs against the API already listening at base_url (rate limits off: it posts at 50/s)."""
     settings = clients.settings
@@ -62,26 +57,29 @@ async def discovery_phase(clients: Clients, users: Users, base_url: str, seconds
     report: dict[str, Any] = {}
     sampled = rng.sample([user for user, following, _ in users if following >= 1], 200)
     tokens = [issue_token(settings, user) for user in sampled]
-    built = await who_to_follow_built(base_url, tokens[0])
-    report["who_to_follow_built"] = built
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         started = time.perf_counter()
-        quality = await who_to_follow_quality(clients.neo4j, users, over_http(client, clients) if built else None, rng)
+        quality = await who_to_follow_quality(
+            clients.neo4j, users, over_http(client, clients), rng, lambda viewers: forget_suggestions(clients, viewers)
+        )
     report["quality"] = {name: asdict(value) for name, value in quality.items()}
     report["quality_seconds"] = time.perf_counter() - started
     print("who-to-follow quality:", report["quality"])
     latencies: dict[str, Any] = {}
-    if built:
-        # 100 viewers: the uncounted first 3 s (150 requests) fill every one's cache.
-        latencies["wtf_cached"] = await suggestion_latency(base_url, tokens[:100], seconds)
-        for name, group in (
-            ("wtf_uncached_following_200", [u for u, following, _ in users if following in AROUND_200]),
-            ("wtf_uncached_following_5000", [u for u, following, _ in users if following >= HEAVY_FOLLOWING]),
-        ):
-            viewers = rng.sample(group, min(100, len(group)))
-            latencies[name] = await suggestion_latency(
-                base_url, [issue_token(settings, viewer) for viewer in viewers], seconds
-            )
+    # 100 viewers: the uncounted first 3 s (150 requests) fill every one's cache.
+    latencies["wtf_cached"] = await suggestion_latency(base_url, tokens[:100], seconds)
+    for name, group in (
+        ("wtf_uncached_following_200", [u for u, following, _ in users if following in AROUND_200]),
+        ("wtf_uncached_following_5000", [u for u, following, _ in users if following >= HEAVY_FOLLOWING]),
+    ):
+        viewers = rng.sample(group, min(100, len(group)))
+
+        async def forget(index: int, viewers: list[int] = viewers) -> None:
+            await forget_suggestions(clients, [viewers[index % len(viewers)]])
+
+        latencies[name] = await suggestion_latency(
+            base_url, [issue_token(settings, viewer) for viewer in viewers], seconds, forget
+        )
     report["trend_cost"] = asdict(await trend_cost(settings, clients.neo4j, clients.redis))
     print("worker with trends on / off:", report["trend_cost"])
     await trends.rank(
@@ -119,14 +117,11 @@ def discovery_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = [("[discovery]", "", "")]
     for name, values in quality.items():
         rows.append((f"  {name} recall@10 / NDCG@10", f"{values['recall']:.3f} / {values['ndcg']:.3f}", ""))
-    if "who_to_follow" in quality:
-        wtf, popular, fof = quality["who_to_follow"], quality["popularity"], quality["friends_of_friends"]
-        rows += [
-            ("  whoToFollow / popularity, NDCG@10", f"{wtf['ndcg'] / popular['ndcg']:.1f}x", ">= 2x"),
-            ("  whoToFollow / friends-of-friends, NDCG@10", f"{wtf['ndcg'] / fof['ndcg']:.2f}x", "> 1x"),
-        ]
-    else:
-        rows.append(("  whoToFollow", "not built: skipped", ""))
+    wtf, popular, fof = quality["who_to_follow"], quality["popularity"], quality["friends_of_friends"]
+    rows += [
+        ("  whoToFollow / popularity, NDCG@10", f"{wtf['ndcg'] / popular['ndcg']:.1f}x", ">= 2x"),
+        ("  whoToFollow / friends-of-friends, NDCG@10", f"{wtf['ndcg'] / fof['ndcg']:.2f}x", "> 1x"),
+    ]
     for name, (label, target) in LATENCY_TARGETS.items():
         if name in report["latency"]:
             latency = report["latency"][name]

@@ -20,6 +20,7 @@ from neo4j import AsyncDriver
 from tqdm import tqdm
 
 from graph.folding import fold
+from graph.search import day_of
 from graph.snowflake import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS
 
 # Users and tweets of the benchmark carry ids from this range, well apart from any made by the app.
@@ -233,15 +234,16 @@ async def generate(driver: AsyncDriver, shape: Shape, password_hash: str) -> flo
         """
         UNWIND $rows AS row
         MATCH (a:User {id: row.author})
-        CREATE (a)-[:POSTED]->(t:Tweet {id: row.id, authorId: row.author, text: row.text, hashtags: row.tags})
+        CREATE (a)-[:POSTED]->(t:Tweet {id: row.id, authorId: row.author, text: row.text, hashtags: row.tags,
+                                        day: row.day})
         WITH t, row
         UNWIND row.tags AS tag
         MATCH (h:Hashtag {tag: tag})
         CREATE (t)-[:TAGGED]->(h)
         """,
         [
-            {"author": int(user_ids[author]), "id": int(tweet_id), "text": text, "tags": tweet_tag}
-            for author, tweet_id, text, tweet_tag in zip(authors, ids, texts, tweet_tags, strict=True)
+            {"author": int(user_ids[author]), "id": int(tweet_id), "text": text, "tags": tweet_tag, "day": day_of(ms)}
+            for author, tweet_id, text, tweet_tag, ms in zip(authors, ids, texts, tweet_tags, _ms(ids), strict=True)
         ],
         "tweets",
     )

@@ -96,13 +96,17 @@ async def follows_of(neo4j: AsyncDriver, users: Iterable[int]) -> dict[int, list
 
 
 @asynccontextmanager
-async def hidden_follows(neo4j: AsyncDriver, edges: Sequence[Edge]) -> AsyncIterator[None]:
-    """The edges are gone from Neo4j inside the block, and back after it, whatever happens."""
+async def hidden_follows(
+    neo4j: AsyncDriver, edges: Sequence[Edge], forget: Callable[[], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """The edges are gone from Neo4j inside the block, and back after it, whatever happens;
+    `forget` runs once they are gone and once they are back."""
     rows = [{"a": edge.follower, "b": edge.followee, "key": edge.key, "id": edge.id} for edge in edges]
     try:
         await neo4j.execute_query(
             "UNWIND $rows AS row MATCH (:User {id: row.a})-[f:FOLLOWS {key: row.key}]->() DELETE f", rows=rows
         )
+        await forget()
         yield
     finally:
         await neo4j.execute_query(
@@ -113,6 +117,7 @@ async def hidden_follows(neo4j: AsyncDriver, edges: Sequence[Edge]) -> AsyncIter
             """,
             rows=rows,
         )
+        await forget()
 
 
 async def friends_of_friends(neo4j: AsyncDriver, viewer: int, k: int = K) -> list[int]:
@@ -142,10 +147,16 @@ async def ranked_by(recommend: Recommend, viewers: Sequence[int]) -> dict[int, S
 
 
 async def who_to_follow_quality(
-    neo4j: AsyncDriver, users: Sequence[tuple[int, int, int]], recommend: Recommend | None, rng: random.Random
+    neo4j: AsyncDriver,
+    users: Sequence[tuple[int, int, int]],
+    recommend: Recommend,
+    rng: random.Random,
+    forget: Callable[[list[int]], Awaitable[None]],
 ) -> dict[str, Quality]:
     """users: (user, following, followers) of everyone. Scores popularity, friends-of-friends and
-    (when given) whoToFollow on the same 1,000 users and hidden follows, while they are hidden."""
+    whoToFollow (`recommend`) on the same 1,000 users and hidden follows, while they are hidden.
+    `forget` drops cached suggestions: the edges change behind the app's back, so its caches of
+    the sampled users are dropped once they are hidden and again once they are back."""
     eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING]
     follows = await follows_of(neo4j, rng.sample(eligible, min(1000, len(eligible))))
     hidden_edges = choose_hidden(follows, rng)
@@ -158,10 +169,9 @@ async def who_to_follow_quality(
     popular = sorted(followers, key=lambda user: (-followers[user], user))[: K + max(len(e) for e in follows.values())]
     kept = {user: {edge.followee for edge in edges} - hidden[user] for user, edges in follows.items()}
     results = {"popularity": score({user: popular_for(popular, user, kept[user]) for user in hidden}, hidden)}
-    async with hidden_follows(neo4j, hidden_edges):
+    async with hidden_follows(neo4j, hidden_edges, lambda: forget(list(hidden))):
         results["friends_of_friends"] = score(
             await ranked_by(lambda viewer: friends_of_friends(neo4j, viewer), list(hidden)), hidden
         )
-        if recommend is not None:
-            results["who_to_follow"] = score(await ranked_by(recommend, list(hidden)), hidden)
+        results["who_to_follow"] = score(await ranked_by(recommend, list(hidden)), hidden)
     return results
