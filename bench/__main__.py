@@ -5,6 +5,7 @@ import argparse
 import asyncio
 
 from bench.generate import Shape
+from bench.quality import SAMPLE
 from bench.soak import run_soak
 from bench.suite import run_discovery, run_suite
 
@@ -24,13 +25,16 @@ def main() -> None:
     soak.add_argument("--minutes", type=float, default=10.0, help="length of the load (default 10)")
     soak.add_argument("--rate", type=float, default=30.0, help="requests per second, all kinds together")
     soak.add_argument("--subscriptions", type=int, default=200, help="open homeTimeline subscriptions")
-    commands.add_parser(
+    discovery = commands.add_parser(
         "discovery",
         help="search, trends and who-to-follow alone (quality, latency, freshness, worker cost), on the data set",
     )
+    discovery.add_argument(
+        "--quality-users", type=int, default=SAMPLE, help="users whose follows are hidden (default 1,000)"
+    )
     args = parser.parse_args()
     if args.command == "discovery":
-        asyncio.run(run_discovery(args.seconds))
+        asyncio.run(run_discovery(args.seconds, args.quality_users))
         return
     if args.command == "soak":
         asyncio.run(run_soak(args.minutes, args.rate, args.subscriptions))

@@ -12,7 +12,7 @@ import httpx
 
 from bench.discovery import search_latencies, suggestion_latency
 from bench.freshness import freshness
-from bench.quality import K, Recommend, who_to_follow_quality
+from bench.quality import SAMPLE, K, Recommend, who_to_follow_quality
 from bench.trend_cost import trend_cost
 from feeds import trends
 from resolvers.auth import issue_token
@@ -50,7 +50,9 @@ async def forget_suggestions(clients: Clients, viewers: list[int]) -> None:
     await clients.redis.delete(*(clients.keys.suggestions(viewer) for viewer in viewers))
 
 
-async def discovery_phase(clients: Clients, users: Users, base_url: str, seconds: float) -> dict[str, Any]:
+async def discovery_phase(
+    clients: Clients, users: Users, base_url: str, seconds: float, quality_users: int = SAMPLE
+) -> dict[str, Any]:
     """Runs against the API already listening at base_url (rate limits off: it posts at 50/s)."""
     settings = clients.settings
     rng = random.Random(17)
@@ -60,7 +62,12 @@ async def discovery_phase(clients: Clients, users: Users, base_url: str, seconds
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         started = time.perf_counter()
         quality = await who_to_follow_quality(
-            clients.neo4j, users, over_http(client, clients), rng, lambda viewers: forget_suggestions(clients, viewers)
+            clients.neo4j,
+            users,
+            over_http(client, clients),
+            rng,
+            lambda viewers: forget_suggestions(clients, viewers),
+            quality_users,
         )
     report["quality"] = {name: asdict(value) for name, value in quality.items()}
     report["quality_seconds"] = time.perf_counter() - started

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from neo4j import AsyncDriver
 
 K = 10
+SAMPLE = 1000  # users whose follows are hidden
 HIDDEN_SHARE = 0.1
 MIN_FOLLOWING = 10  # a user with fewer has no tenth to hide
 CONCURRENCY = 4
@@ -152,13 +153,14 @@ async def who_to_follow_quality(
     recommend: Recommend,
     rng: random.Random,
     forget: Callable[[list[int]], Awaitable[None]],
+    sample: int = SAMPLE,
 ) -> dict[str, Quality]:
     """users: (user, following, followers) of everyone. Scores popularity, friends-of-friends and
-    whoToFollow (`recommend`) on the same 1,000 users and hidden follows, while they are hidden.
+    whoToFollow (`recommend`) on the same `sample` users and hidden follows, while they are hidden.
     `forget` drops cached suggestions: the edges change behind the app's back, so its caches of
     the sampled users are dropped once they are hidden and again once they are back."""
     eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING]
-    follows = await follows_of(neo4j, rng.sample(eligible, min(1000, len(eligible))))
+    follows = await follows_of(neo4j, rng.sample(eligible, min(sample, len(eligible))))
     hidden_edges = choose_hidden(follows, rng)
     hidden: dict[int, set[int]] = {}
     for edge in hidden_edges:

@@ -238,17 +238,18 @@ async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> N
         report["discovery"] = await discovery_phase(clients, users, base_url, seconds)
 
 
-async def run_discovery(seconds: float) -> None:
+async def run_discovery(seconds: float, quality_users: int) -> None:
     """The discovery phases alone (`python -m bench discovery`), on the data set already generated."""
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     async with bench_clients() as clients:
+        await apply_migrations(clients.neo4j)  # what the app now expects of older data (say, tweets' days)
         records, _, _ = await clients.neo4j.execute_query("MATCH (s:BenchShape) RETURN s {.*} AS shape")
         if not records:
             raise SystemExit("no bench data set of the current shape: run ./scripts/bench.sh --generate-only first")
         report["shape"] = records[0]["shape"]
         async with api("hybrid", API_PORT, **UNPROTECTED):
             report["discovery"] = await discovery_phase(
-                clients, await degrees(clients), f"http://127.0.0.1:{API_PORT}", seconds
+                clients, await degrees(clients), f"http://127.0.0.1:{API_PORT}", seconds, quality_users
             )
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"discovery-{time.strftime('%Y%m%d-%H%M%S')}.json"
