@@ -32,9 +32,14 @@ def main() -> None:
     discovery.add_argument(
         "--quality-users", type=int, default=SAMPLE, help="users whose follows are hidden (default 1,000)"
     )
+    discovery.add_argument(
+        "--no-who-to-follow",
+        action="store_true",
+        help="leave whoToFollow out (quality and latency; the baselines stay), for when it is too slow to measure",
+    )
     args = parser.parse_args()
     if args.command == "discovery":
-        asyncio.run(run_discovery(args.seconds, args.quality_users))
+        asyncio.run(run_discovery(args.seconds, args.quality_users, not args.no_who_to_follow))
         return
     if args.command == "soak":
         asyncio.run(run_soak(args.minutes, args.rate, args.subscriptions))

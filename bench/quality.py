@@ -150,13 +150,13 @@ async def ranked_by(recommend: Recommend, viewers: Sequence[int]) -> dict[int, S
 async def who_to_follow_quality(
     neo4j: AsyncDriver,
     users: Sequence[tuple[int, int, int]],
-    recommend: Recommend,
+    recommend: Recommend | None,
     rng: random.Random,
     forget: Callable[[list[int]], Awaitable[None]],
     sample: int = SAMPLE,
 ) -> dict[str, Quality]:
     """users: (user, following, followers) of everyone. Scores popularity, friends-of-friends and
-    whoToFollow (`recommend`) on the same `sample` users and hidden follows, while they are hidden.
+    whoToFollow (`recommend`, when given) on the same `sample` users and hidden follows, while they are hidden.
     `forget` drops cached suggestions: the edges change behind the app's back, so its caches of
     the sampled users are dropped once they are hidden and again once they are back."""
     eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING]
@@ -175,5 +175,6 @@ async def who_to_follow_quality(
         results["friends_of_friends"] = score(
             await ranked_by(lambda viewer: friends_of_friends(neo4j, viewer), list(hidden)), hidden
         )
-        results["who_to_follow"] = score(await ranked_by(recommend, list(hidden)), hidden)
+        if recommend is not None:
+            results["who_to_follow"] = score(await ranked_by(recommend, list(hidden)), hidden)
     return results

@@ -238,7 +238,7 @@ async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> N
         report["discovery"] = await discovery_phase(clients, users, base_url, seconds)
 
 
-async def run_discovery(seconds: float, quality_users: int) -> None:
+async def run_discovery(seconds: float, quality_users: int, who_to_follow: bool) -> None:
     """The discovery phases alone (`python -m bench discovery`), on the data set already generated."""
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     async with bench_clients() as clients:
@@ -249,7 +249,7 @@ async def run_discovery(seconds: float, quality_users: int) -> None:
         report["shape"] = records[0]["shape"]
         async with api("hybrid", API_PORT, **UNPROTECTED):
             report["discovery"] = await discovery_phase(
-                clients, await degrees(clients), f"http://127.0.0.1:{API_PORT}", seconds, quality_users
+                clients, await degrees(clients), f"http://127.0.0.1:{API_PORT}", seconds, quality_users, who_to_follow
             )
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"discovery-{time.strftime('%Y%m%d-%H%M%S')}.json"
