@@ -1,6 +1,7 @@
 """Search freshness: from createTweet returning to the tweet being found by searchTweets, while
-bench users post at a fixed rate. Each post carries a word of its own, and is searched for every
-POLL_MS from the moment its createTweet returned until it is found (or GIVE_UP_SECONDS pass)."""
+bench users post at a fixed rate. Every post of a run carries the run's own word, and one poller
+searches for that word (newest first) every POLL_MS, noting when each tweet first shows up: the
+searching costs the server the same whatever the posting rate."""
 
 import asyncio
 import secrets
@@ -12,8 +13,9 @@ import numpy as np
 
 from bench.visible import CREATE
 
-SEARCH = "query($q: String!) { searchTweets(query: $q, first: 1) { edges { node { id } } } }"
-POLL_MS = 20
+SEARCH = """query($q: String!, $after: String) { searchTweets(query: $q, first: 100, after: $after) {
+  edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+POLL_MS = 50
 GIVE_UP_SECONDS = 10.0
 
 
@@ -26,41 +28,60 @@ class Freshness:
     p99_ms: float
 
 
-async def found_after(client: httpx.AsyncClient, token: str, word: str, tweet: str, returned: float) -> float | None:
-    """Seconds from `returned` until the search for `word` first shows the tweet, or None."""
-    headers = {"Authorization": f"Bearer {token}"}
-    while time.perf_counter() - returned < GIVE_UP_SECONDS:
-        response = await client.post("/graphql", json={"query": SEARCH, "variables": {"q": word}}, headers=headers)
-        edges = response.json()["data"]["searchTweets"]["edges"]
-        if any(edge["node"]["id"] == tweet for edge in edges):
-            return time.perf_counter() - returned
-        await asyncio.sleep(POLL_MS / 1000)
-    return None
-
-
 async def freshness(base_url: str, tokens: list[str], rate: float, seconds: float) -> Freshness:
     """tokens: the posters', taken in turn."""
-    run = secrets.token_hex(4)
+    word = f"fresh{secrets.token_hex(4)}"
     count = int(rate * seconds)
+    returned: dict[str, float] = {}  # tweet -> when its createTweet returned
+    seen: dict[str, float] = {}  # tweet -> when the search first showed it
+    failed = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         start = time.perf_counter()
 
-        async def post(index: int) -> float | None:
+        async def post(index: int) -> None:
+            nonlocal failed
             await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
-            token, word = tokens[index % len(tokens)], f"fresh{run}n{index}"
             response = await client.post(
                 "/graphql",
-                json={"query": CREATE, "variables": {"input": {"text": f"is {word} findable yet"}}},
-                headers={"Authorization": f"Bearer {token}"},
+                json={"query": CREATE, "variables": {"input": {"text": f"is {word} findable yet, {index}"}}},
+                headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"},
             )
-            returned = time.perf_counter()
-            tweet = response.json()["data"]["createTweet"]["id"]
-            return await found_after(client, token, word, tweet, returned)
+            data = response.json().get("data")
+            if data:
+                returned[data["createTweet"]["id"]] = time.perf_counter()
+            else:  # createTweet failed (say, a service timed out): it counts as never found
+                failed += 1
 
-        delays = await asyncio.gather(*(post(index) for index in range(count)))
+        async def newest(headers: dict[str, str]) -> None:
+            """Pages back through the run's tweets, newest first, to the first one already seen."""
+            after = None
+            while True:
+                variables = {"q": word, "after": after}
+                response = await client.post(
+                    "/graphql", json={"query": SEARCH, "variables": variables}, headers=headers
+                )
+                now, data = time.perf_counter(), response.json().get("data")
+                if not data:  # a failed search: the next poll tries again
+                    return
+                page = data["searchTweets"]
+                ids = [edge["node"]["id"] for edge in page["edges"]]
+                reached_seen = any(tweet in seen for tweet in ids)
+                for tweet in ids:
+                    seen.setdefault(tweet, now)
+                if reached_seen or not page["pageInfo"]["hasNextPage"]:
+                    return
+                after = page["pageInfo"]["endCursor"]
+
+        async def poll() -> None:
+            deadline = start + seconds + GIVE_UP_SECONDS
+            while time.perf_counter() < deadline and len(seen) + failed < count:
+                await newest({"Authorization": f"Bearer {tokens[0]}"})
+                await asyncio.sleep(POLL_MS / 1000)
+
+        await asyncio.gather(poll(), *(post(index) for index in range(count)))
     # A tweet never found counts as found infinitely late: p99 is infinite once more than 1% are.
-    values = np.array([np.inf if delay is None else delay * 1000 for delay in delays])
-    found = int(np.isfinite(values).sum())
+    delays = [(seen[tweet] - at) * 1000 if tweet in seen else np.inf for tweet, at in returned.items()]
+    values = np.array(delays + [np.inf] * failed)
     p50, p99 = (float(np.percentile(values, q, method="higher")) for q in (50, 99))
-    return Freshness(rate, count, found, p50, p99)
+    return Freshness(rate, count, int(np.isfinite(values).sum()), p50, p99)
