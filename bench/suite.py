@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 
 from bench.caches import bytes_per_entry, cold_rebuild
+from bench.discovery_phase import discovery_phase, discovery_rows
 from bench.fanout import fanout_speed
 from bench.floor import floor_rate
-from bench.generate import ID_BASE, Shape, already_generated, generate
+from bench.generate import ID_BASE, Shape, already_generated, generate, wipe
 from bench.load import QUERY, latency_at, max_throughput, register_persisted
 from bench.visible import Visible, post_and_watch, published, subscribed
 from feeds import events
@@ -166,6 +167,9 @@ async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
     async with bench_clients() as clients:
         await apply_migrations(clients.neo4j)
         if not await already_generated(clients.neo4j, shape):
+            # Older data, or of another shape: none of it is kept, in Neo4j or in Redis's caches of it.
+            await wipe(clients.neo4j)
+            await clients.redis.flushdb()
             password_hash = await clients.passwords.hash("bench")
             report["generate_seconds"] = await generate(clients.neo4j, shape, password_hash)
         if generate_only:
@@ -230,6 +234,28 @@ async def measure(clients: Clients, seconds: float, report: dict[str, Any]) -> N
     report["visible"], report["subscriber"] = asdict(visible), asdict(subscriber)
     timelines, entries, per_entry = await bytes_per_entry(clients.redis, clients.keys)
     report["memory"] = {"timelines": timelines, "entries": entries, "bytes_per_entry": per_entry}
+    async with api("hybrid", API_PORT, **UNPROTECTED):
+        report["discovery"] = await discovery_phase(clients, users, base_url, seconds)
+
+
+async def run_discovery(seconds: float, quality_users: int, who_to_follow: bool) -> None:
+    """The discovery phases alone (`python -m bench discovery`), on the data set already generated."""
+    report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    async with bench_clients() as clients:
+        await apply_migrations(clients.neo4j)  # what the app now expects of older data (say, tweets' days)
+        records, _, _ = await clients.neo4j.execute_query("MATCH (s:BenchShape) RETURN s {.*} AS shape")
+        if not records:
+            raise SystemExit("no bench data set of the current shape: run ./scripts/bench.sh --generate-only first")
+        report["shape"] = records[0]["shape"]
+        async with api("hybrid", API_PORT, **UNPROTECTED):
+            report["discovery"] = await discovery_phase(
+                clients, await degrees(clients), f"http://127.0.0.1:{API_PORT}", seconds, quality_users, who_to_follow
+            )
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"discovery-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print_rows(discovery_rows(report["discovery"]))
+    print(f"\nJSON: {path}")
 
 
 async def followed(clients: Clients, viewers: list[int]) -> list[tuple[int, int]]:
@@ -336,6 +362,10 @@ def print_report(report: dict[str, Any]) -> None:
         ("Redis memory per timeline entry", f"{memory['bytes_per_entry']:.1f} B", "<= 16 B"),
         ("  over timelines / entries", f"{memory['timelines']} / {memory['entries']}", ""),
     ]
+    print_rows(rows + discovery_rows(report["discovery"]))
+
+
+def print_rows(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(row[0]) for row in rows)
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:>24}  {target}")

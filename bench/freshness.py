@@ -1,0 +1,87 @@
+"""Search freshness: from createTweet returning to the tweet being found by searchTweets, while
+bench users post at a fixed rate. Every post of a run carries the run's own word, and one poller
+searches for that word (newest first) every POLL_MS, noting when each tweet first shows up: the
+searching costs the server the same whatever the posting rate."""
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+
+import httpx
+import numpy as np
+
+from bench.visible import CREATE
+
+SEARCH = """query($q: String!, $after: String) { searchTweets(query: $q, first: 100, after: $after) {
+  edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+POLL_MS = 50
+GIVE_UP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Freshness:
+    rate: float
+    posted: int
+    found: int
+    p50_ms: float
+    p99_ms: float
+
+
+async def freshness(base_url: str, tokens: list[str], rate: float, seconds: float) -> Freshness:
+    """tokens: the posters', taken in turn."""
+    word = f"fresh{secrets.token_hex(4)}"
+    count = int(rate * seconds)
+    returned: dict[str, float] = {}  # tweet -> when its createTweet returned
+    seen: dict[str, float] = {}  # tweet -> when the search first showed it
+    failed = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        start = time.perf_counter()
+
+        async def post(index: int) -> None:
+            nonlocal failed
+            await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
+            response = await client.post(
+                "/graphql",
+                json={"query": CREATE, "variables": {"input": {"text": f"is {word} findable yet, {index}"}}},
+                headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"},
+            )
+            data = response.json().get("data")
+            if data:
+                returned[data["createTweet"]["id"]] = time.perf_counter()
+            else:  # createTweet failed (say, a service timed out): it counts as never found
+                failed += 1
+
+        async def newest(headers: dict[str, str]) -> None:
+            """Pages back through the run's tweets, newest first, to the first one already seen."""
+            after = None
+            while True:
+                variables = {"q": word, "after": after}
+                response = await client.post(
+                    "/graphql", json={"query": SEARCH, "variables": variables}, headers=headers
+                )
+                now, data = time.perf_counter(), response.json().get("data")
+                if not data:  # a failed search: the next poll tries again
+                    return
+                page = data["searchTweets"]
+                ids = [edge["node"]["id"] for edge in page["edges"]]
+                reached_seen = any(tweet in seen for tweet in ids)
+                for tweet in ids:
+                    seen.setdefault(tweet, now)
+                if reached_seen or not page["pageInfo"]["hasNextPage"]:
+                    return
+                after = page["pageInfo"]["endCursor"]
+
+        async def poll() -> None:
+            deadline = start + seconds + GIVE_UP_SECONDS
+            while time.perf_counter() < deadline and len(seen) + failed < count:
+                await newest({"Authorization": f"Bearer {tokens[0]}"})
+                await asyncio.sleep(POLL_MS / 1000)
+
+        await asyncio.gather(poll(), *(post(index) for index in range(count)))
+    # A tweet never found counts as found infinitely late: p99 is infinite once more than 1% are.
+    delays = [(seen[tweet] - at) * 1000 if tweet in seen else np.inf for tweet, at in returned.items()]
+    values = np.array(delays + [np.inf] * failed)
+    p50, p99 = (float(np.percentile(values, q, method="higher")) for q in (50, 99))
+    return Freshness(rate, count, int(np.isfinite(values).sum()), p50, p99)

@@ -1,0 +1,180 @@
+"""Who-to-follow quality: hide 10% of the follows of sampled users, ask for ten suggestions each,
+and score them against the hidden follows (recall@10, NDCG@10), beside two baselines on the same
+hidden sets: global popularity and plain friends-of-friends by mutual count.
+
+The hidden FOLLOWS edges are deleted in Neo4j for the length of the phase, with their properties
+remembered, and always put back.
+"""
+
+import asyncio
+import math
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from neo4j import AsyncDriver
+
+K = 10
+SAMPLE = 1000  # users whose follows are hidden
+HIDDEN_SHARE = 0.1
+MIN_FOLLOWING = 10  # a user with fewer has no tenth to hide
+CONCURRENCY = 4
+
+Recommend = Callable[[int], Awaitable[Sequence[int]]]  # a viewer's ranked suggestions
+
+
+@dataclass(frozen=True)
+class Edge:
+    follower: int
+    followee: int
+    key: str
+    id: int
+
+
+@dataclass(frozen=True)
+class Quality:
+    users: int
+    recall: float
+    ndcg: float
+
+
+def recall_at(ranked: Sequence[int], relevant: set[int], k: int = K) -> float:
+    """The share of the relevant items found in the first k."""
+    return len(set(ranked[:k]) & relevant) / len(relevant)
+
+
+def ndcg_at(ranked: Sequence[int], relevant: set[int], k: int = K) -> float:
+    """Discounted gain of the first k (1/log2(rank + 1) per relevant item), over the best possible."""
+    gain = sum(1 / math.log2(rank + 2) for rank, item in enumerate(ranked[:k]) if item in relevant)
+    best = sum(1 / math.log2(rank + 2) for rank in range(min(k, len(relevant))))
+    return gain / best
+
+
+def score(ranked: Mapping[int, Sequence[int]], hidden: Mapping[int, set[int]], k: int = K) -> Quality:
+    """Means over the users with hidden follows (a user with no suggestion scores 0)."""
+    users = list(hidden)
+    return Quality(
+        users=len(users),
+        recall=sum(recall_at(ranked.get(user, ()), hidden[user], k) for user in users) / len(users),
+        ndcg=sum(ndcg_at(ranked.get(user, ()), hidden[user], k) for user in users) / len(users),
+    )
+
+
+def choose_hidden(follows: Mapping[int, Sequence[Edge]], rng: random.Random) -> list[Edge]:
+    """A tenth (at least one) of each user's follows, drawn at random."""
+    return [
+        edge for edges in follows.values() for edge in rng.sample(list(edges), max(1, round(len(edges) * HIDDEN_SHARE)))
+    ]
+
+
+def popular_for(popular: Sequence[int], viewer: int, following: set[int], k: int = K) -> list[int]:
+    """The k most followed accounts that are neither the viewer nor followed (popular: best first)."""
+    chosen: list[int] = []
+    for user in popular:
+        if user != viewer and user not in following:
+            chosen.append(user)
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+async def follows_of(neo4j: AsyncDriver, users: Iterable[int]) -> dict[int, list[Edge]]:
+    records, _, _ = await neo4j.execute_query(
+        """
+        UNWIND $users AS user
+        MATCH (:User {id: user})-[f:FOLLOWS]->(b:User)
+        RETURN user, b.id AS followee, f.key AS key, f.id AS id
+        """,
+        users=list(users),
+    )
+    follows: dict[int, list[Edge]] = {}
+    for record in records:
+        follows.setdefault(record["user"], []).append(
+            Edge(record["user"], record["followee"], record["key"], record["id"])
+        )
+    return follows
+
+
+@asynccontextmanager
+async def hidden_follows(
+    neo4j: AsyncDriver, edges: Sequence[Edge], forget: Callable[[], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """The edges are gone from Neo4j inside the block, and back after it, whatever happens;
+    `forget` runs once they are gone and once they are back."""
+    rows = [{"a": edge.follower, "b": edge.followee, "key": edge.key, "id": edge.id} for edge in edges]
+    try:
+        await neo4j.execute_query(
+            "UNWIND $rows AS row MATCH (:User {id: row.a})-[f:FOLLOWS {key: row.key}]->() DELETE f", rows=rows
+        )
+        await forget()
+        yield
+    finally:
+        await neo4j.execute_query(
+            """
+            UNWIND $rows AS row
+            MATCH (a:User {id: row.a}), (b:User {id: row.b})
+            MERGE (a)-[f:FOLLOWS {key: row.key}]->(b) ON CREATE SET f.id = row.id
+            """,
+            rows=rows,
+        )
+        await forget()
+
+
+async def friends_of_friends(neo4j: AsyncDriver, viewer: int, k: int = K) -> list[int]:
+    """Plain friends-of-friends: the accounts most followed by the viewer's follows, by mutual
+    count alone (ties by id, which says nothing of the account), never the viewer or followed."""
+    records, _, _ = await neo4j.execute_query(
+        """
+        MATCH (v:User {id: $viewer})-[:FOLLOWS]->(:User)-[:FOLLOWS]->(c:User)
+        WHERE c <> v AND NOT (v)-[:FOLLOWS]->(c)
+        RETURN c.id AS id, count(*) AS mutual ORDER BY mutual DESC, id LIMIT $k
+        """,
+        viewer=viewer,
+        k=k,
+    )
+    return [record["id"] for record in records]
+
+
+async def ranked_by(recommend: Recommend, viewers: Sequence[int]) -> dict[int, Sequence[int]]:
+    """Each viewer's suggestions, CONCURRENCY at a time."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(viewer: int) -> tuple[int, Sequence[int]]:
+        async with gate:
+            return viewer, await recommend(viewer)
+
+    return dict(await asyncio.gather(*(one(viewer) for viewer in viewers)))
+
+
+async def who_to_follow_quality(
+    neo4j: AsyncDriver,
+    users: Sequence[tuple[int, int, int]],
+    recommend: Recommend | None,
+    rng: random.Random,
+    forget: Callable[[list[int]], Awaitable[None]],
+    sample: int = SAMPLE,
+) -> dict[str, Quality]:
+    """users: (user, following, followers) of everyone. Scores popularity, friends-of-friends and
+    whoToFollow (`recommend`, when given) on the same `sample` users and hidden follows, while they are hidden.
+    `forget` drops cached suggestions: the edges change behind the app's back, so its caches of
+    the sampled users are dropped once they are hidden and again once they are back."""
+    eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING]
+    follows = await follows_of(neo4j, rng.sample(eligible, min(sample, len(eligible))))
+    hidden_edges = choose_hidden(follows, rng)
+    hidden: dict[int, set[int]] = {}
+    for edge in hidden_edges:
+        hidden.setdefault(edge.follower, set()).add(edge.followee)
+    followers = {user: count for user, _, count in users}
+    for edge in hidden_edges:
+        followers[edge.followee] -= 1
+    popular = sorted(followers, key=lambda user: (-followers[user], user))[: K + max(len(e) for e in follows.values())]
+    kept = {user: {edge.followee for edge in edges} - hidden[user] for user, edges in follows.items()}
+    results = {"popularity": score({user: popular_for(popular, user, kept[user]) for user in hidden}, hidden)}
+    async with hidden_follows(neo4j, hidden_edges, lambda: forget(list(hidden))):
+        results["friends_of_friends"] = score(
+            await ranked_by(lambda viewer: friends_of_friends(neo4j, viewer), list(hidden)), hidden
+        )
+        if recommend is not None:
+            results["who_to_follow"] = score(await ranked_by(recommend, list(hidden)), hidden)
+    return results
