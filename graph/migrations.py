@@ -26,11 +26,12 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:Outbox) REQUIRE o.id IS UNIQUE",
     "CREATE INDEX outbox_destination IF NOT EXISTS FOR (o:Outbox) ON (o.destination)",
     "CREATE INDEX unrelayed_destination IF NOT EXISTS FOR (o:Unrelayed) ON (o.destination, o.id)",
-    "CREATE FULLTEXT INDEX tweet_text IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text]",
-    # Search: each tweet's text and day (graph/search.py reads back in slices of days).
+    # Search: each tweet's text and day (graph/search.py reads back in slices of days). It replaces
+    # tweet_text, on the text alone, as user_typeahead replaces user_search.
+    "DROP INDEX tweet_text IF EXISTS",
+    "DROP INDEX user_search IF EXISTS",
     "CREATE FULLTEXT INDEX tweet_search IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text, t.day]"
     " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
-    "CREATE FULLTEXT INDEX user_search IF NOT EXISTS FOR (u:User) ON EACH [u.handle, u.displayName]",
     # Typeahead: handles and display names folded in Python (graph/folding.py), no stop words dropped.
     "CREATE FULLTEXT INDEX user_typeahead IF NOT EXISTS FOR (u:User) ON EACH [u.handleLower, u.nameKey]"
     " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",

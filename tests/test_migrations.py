@@ -15,7 +15,9 @@ async def test_migrations_run_twice(neo4j: AsyncDriver) -> None:
     records, _, _ = await neo4j.execute_query(
         "SHOW FULLTEXT INDEXES YIELD name, state RETURN collect([name, state]) AS indexes"
     )
-    assert {("tweet_text", "ONLINE"), ("user_search", "ONLINE")} <= {tuple(i) for i in records[0]["indexes"]}
+    indexes = {tuple(i) for i in records[0]["indexes"]}
+    assert {("tweet_search", "ONLINE"), ("user_typeahead", "ONLINE")} <= indexes
+    assert not {name for name, _ in indexes} & {"tweet_text", "user_search"}, "the indexes they replace are gone"
 
 
 async def test_lower_cased_handle_is_unique(neo4j: AsyncDriver, run_id: str) -> None:
