@@ -1,6 +1,8 @@
 """The one Redis client of a process."""
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from settings import Settings
@@ -15,7 +17,12 @@ POOL_WAIT_SECONDS = 5.0
 def open_redis(settings: Settings) -> Redis:
     """Socket timeouts of the service timeout: a dead Redis should fail a request fast, not hang it.
     A burst that needs more connections than the pool holds waits for one, longer (that is load,
-    not an outage; redis-py's default pool would fail the request instead)."""
+    not an outage; redis-py's default pool would fail the request instead).
+
+    A command that finds its pooled connection closed (Redis restarted since it was last used,
+    which the pool cannot see until it sends on it) is sent again at once, on a new connection.
+    Once only, and never after a timeout: a command that timed out may have run, and a dead Redis
+    should still fail fast."""
     timeout = settings.service_timeout_seconds
     pool = BlockingConnectionPool(
         host=settings.redis_host,
@@ -25,6 +32,7 @@ def open_redis(settings: Settings) -> Redis:
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         health_check_interval=30,
+        retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         max_connections=MAX_CONNECTIONS,
         timeout=max(POOL_WAIT_SECONDS, timeout),
     )

@@ -4,6 +4,7 @@ keep working, /readyz names what is missing, and once it is back everything reco
 restart. Then the same under a steady mixed load, each service in turn away for a while: every
 request answered, and no acknowledged write missing afterwards."""
 
+import logging
 import random
 import threading
 import time
@@ -19,7 +20,7 @@ from starlette.testclient import TestClient
 
 from app import create_app
 from settings import Budget, Settings
-from tests.conftest import Account, Api, drain, isolated_settings
+from tests.conftest import Account, Api, RedisProcess, drain, isolated_settings
 from tests.gates import Gate, gate
 from tests.processes import app_process, poll, start_worker, stop, wait_for_worker
 from tests.test_media import small_png, upload
@@ -124,6 +125,28 @@ def test_a_missing_service_fails_only_what_needs_it(service: str, settings: Sett
         drain(settings)
         texts = [edge["node"]["id"] for edge in api.data(HOME, token=reader.token)["homeTimeline"]["edges"]]
         assert len(texts) == (3 if service != "neo4j" else 2)
+
+
+def test_the_first_requests_after_a_redis_restart_find_it(
+    settings: Settings, own_redis: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis restarts between two requests: the connections the app pooled are dead, and nothing
+    tells until a command is sent on one. That command is sent again, once, on a new connection:
+    no request is served as if Redis were down (each such fallback logs a warning)."""
+    with TestClient(create_app(settings.model_copy(update={"redis_port": own_redis.port}))) as client:
+        api = Api(client)
+        author, reader = api.sign_up(), api.sign_up()
+        api.follow(reader, author)
+        api.tweet(author, "before the restart")
+        api.data(HOME, token=reader.token)
+        own_redis.stop()
+        own_redis.start()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="chirp"):
+            api.tweet(author, "after the restart")
+            api.data(HOME, token=reader.token)
+            api.sign_up()
+        assert [record.getMessage() for record in caplog.records] == []
 
 
 def whole_home(api: Api, account: Account) -> list[str]:
