@@ -2,7 +2,9 @@
 misses in one batched Neo4j query.
 
 A Redis outage slows these reads down to Neo4j's pace; it does not fail them. The pull engine
-(the benchmark's baseline: the read path as it was before the hybrid engine) reads Neo4j only.
+(the benchmark's baseline: the read path as it was before the hybrid engine) reads Neo4j only, and
+so does a mutation's answer (caches=False): it must show what its write committed, and a cache its
+relay has not reached yet (Redis back from an outage, the entry still in the outbox) may not.
 """
 
 import logging
@@ -31,10 +33,11 @@ async def cached(
     ids: Sequence[int],
     fetch: Callable[[Sequence[int]], Awaitable[dict[int, R]]],
     ttl_seconds: int | None = None,
+    caches: bool = True,
 ) -> dict[int, R]:
     """The records of ids: cached ones from Redis, the rest from Neo4j, stored under a lease for
-    ttl_seconds (the record cache's setting by default)."""
-    if clients.settings.timeline_engine == "pull":
+    ttl_seconds (the record cache's setting by default). Without caches, all from Neo4j."""
+    if not caches or clients.settings.timeline_engine == "pull":
         return await fetch(ids)
     try:
         found = await cache.get_many(clients.redis, ids)
@@ -58,18 +61,22 @@ async def cached(
     return found
 
 
-async def load_tweets(clients: Clients, ids: Sequence[int]) -> dict[int, TweetRecord]:
-    return await cached(clients, tweet_cache(clients.keys.tweet), ids, lambda m: tweets.tweets_by_ids(clients.neo4j, m))
+async def load_tweets(clients: Clients, ids: Sequence[int], caches: bool) -> dict[int, TweetRecord]:
+    cache = tweet_cache(clients.keys.tweet)
+    return await cached(clients, cache, ids, lambda m: tweets.tweets_by_ids(clients.neo4j, m), caches=caches)
 
 
-async def load_users(clients: Clients, ids: Sequence[int]) -> dict[int, UserRecord]:
-    return await cached(clients, user_cache(clients.keys.user), ids, lambda m: users.users_by_ids(clients.neo4j, m))
+async def load_users(clients: Clients, ids: Sequence[int], caches: bool) -> dict[int, UserRecord]:
+    cache = user_cache(clients.keys.user)
+    return await cached(clients, cache, ids, lambda m: users.users_by_ids(clients.neo4j, m), caches=caches)
 
 
-async def load_flags(clients: Clients, viewer_id: int, subject_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
+async def load_flags(
+    clients: Clients, viewer_id: int, subject_ids: Sequence[int], caches: bool
+) -> dict[int, tuple[bool, bool]]:
     """{subject: (liked, retweeted)} by the viewer: recent subjects from the viewer's cached acts
-    (filled from Neo4j when absent), older ones from Neo4j."""
-    if clients.settings.timeline_engine == "pull":
+    (filled from Neo4j when absent), older ones from Neo4j; without caches, all from Neo4j."""
+    if not caches or clients.settings.timeline_engine == "pull":
         return await flags.viewer_flags(clients.neo4j, viewer_id, subject_ids)
     try:
         acts = await viewer_acts.read(clients.redis, clients.keys, viewer_id, subject_ids)

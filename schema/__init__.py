@@ -5,6 +5,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from schema.admission import Admission
+from schema.committed import CommittedReads
 from schema.errors import ContractErrors
 from schema.limits import QueryLimits
 from schema.mutation import Mutation
@@ -20,11 +21,12 @@ class ChirpSchema(strawberry.Schema):
 
 
 # In this order: the limits on the query (parsing, validation and cost), then admission (the
-# token's standing and the request's budget), both before any resolver runs.
+# token's standing and the request's budget), both before any resolver runs; a mutation's answer
+# read from Neo4j.
 schema = ChirpSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     types=[User, Tweet, Notification],
-    extensions=[ContractErrors, QueryLimits, Admission],
+    extensions=[ContractErrors, QueryLimits, Admission, CommittedReads],
 )

@@ -99,6 +99,32 @@ def test_writes_while_redis_is_down_answer_success_and_reach_every_follower(
         stop(fanout)
 
 
+@pytest.mark.parametrize("own_redis", [True], ids=["redis-keeps-its-data"], indirect=True)
+def test_a_mutation_answers_what_it_committed_while_a_cache_is_stale(
+    settings: Settings, own_redis: RedisProcess
+) -> None:
+    """A like made while Redis is down is not relayed; Redis comes back with the tweet's record and
+    the liker's acts as they were. Until the worker relays the like, queries may show them; a
+    mutation's answer never does: liking again answers liked, with the count Neo4j holds."""
+    own = settings.model_copy(update={"redis_port": own_redis.port})
+    like = "mutation($id: ID!) { like(tweetId: $id) { likeCount viewerHasLiked } }"
+    with TestClient(create_app(own)) as client:
+        api = Api(client)
+        author, liker = api.sign_up(), api.sign_up()
+        tweet = api.tweet(author, "liked while Redis is down")
+        assert api.data(TWEET, {"id": tweet}, liker.token)["tweet"] == {"likeCount": 0, "viewerHasLiked": False}
+
+        own_redis.stop()
+        assert api.data(like, {"id": tweet}, liker.token)["like"] == {"likeCount": 1, "viewerHasLiked": True}
+        own_redis.start()
+        # The caches are stale indeed (no worker has run): what this test is about.
+        assert api.data(TWEET, {"id": tweet}, liker.token)["tweet"] == {"likeCount": 0, "viewerHasLiked": False}
+
+        assert api.data(like, {"id": tweet}, liker.token)["like"] == {"likeCount": 1, "viewerHasLiked": True}
+        drain(own)
+        assert api.data(TWEET, {"id": tweet}, liker.token)["tweet"] == {"likeCount": 1, "viewerHasLiked": True}
+
+
 def test_a_process_killed_between_commit_and_relay_loses_nothing(api: Api, settings: Settings, tmp_path: Path) -> None:
     """The API process dies (kill -9, by the test hook) right after Neo4j committed a post, before
     it relayed the post's outbox entry: the worker relays it, and the follower's cached timeline

@@ -1,0 +1,31 @@
+"""A mutation answers with what Neo4j committed.
+
+Its write's outbox entry is relayed to the caches right after the commit, but not always at once:
+while Redis is down, or when a pooled connection died with a restart, the worker relays it later.
+Meanwhile a cache may still hold the record as it was (Redis kept it through the outage), and an
+answer read from it would contradict the write it answers: a like answered viewerHasLiked false.
+So a mutation's fields read Neo4j; queries keep the caches, and meet the write within the worker's
+relay. Over a WebSocket, whose operations share one context, the other operations read Neo4j too
+while a mutation runs: slower for that while, never wrong.
+"""
+
+from collections.abc import Iterator
+
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from resolvers.context import Context
+
+
+class CommittedReads(SchemaExtension):
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        if execution.operation_type is not OperationType.MUTATION:
+            yield
+            return
+        context: Context = execution.context
+        context.caches = False
+        try:
+            yield
+        finally:
+            context.caches = True
