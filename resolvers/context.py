@@ -98,9 +98,9 @@ class Context:
     query_cost: int = 0
     root_fields: frozenset[str] = frozenset()  # the operation's root response names
     admitted: "Admitted | None" = None
-    # Whether records and the viewer's flags may come from the Redis caches; a mutation's answer
-    # reads Neo4j instead (schema/committed.py).
-    caches: bool = True
+    # Whether records and the viewer's flags are read from Neo4j (refreshing the caches), not from
+    # the caches: for a mutation's answer (schema/committed.py).
+    fresh: bool = False
 
     @cached_property
     def claims(self) -> Claims | None:
@@ -147,11 +147,11 @@ class Context:
 
     @cached_property
     def users(self) -> RecordsLoader[int, UserRecord]:
-        return RecordsLoader(lambda ids: load_users(self.clients, ids, self.caches))
+        return RecordsLoader(lambda ids: load_users(self.clients, ids, self.fresh))
 
     @cached_property
     def tweets(self) -> RecordsLoader[int, TweetRecord]:
-        return RecordsLoader(lambda ids: load_tweets(self.clients, ids, self.caches))
+        return RecordsLoader(lambda ids: load_tweets(self.clients, ids, self.fresh))
 
     @cached_property
     def notifications(self) -> RecordsLoader[int, NotificationRecord]:
@@ -166,7 +166,7 @@ class Context:
     def viewer_tweet_flags(self) -> RecordsLoader[int, tuple[bool, bool]]:
         """(liked, retweeted) by the viewer, per tweet: both flags of a page in one cache read."""
         viewer_id = self.viewer()
-        return RecordsLoader(lambda ids: load_flags(self.clients, viewer_id, ids, self.caches))
+        return RecordsLoader(lambda ids: load_flags(self.clients, viewer_id, ids, self.fresh))
 
     @cached_property
     def viewer_follows(self) -> DataLoader[int, bool]:

@@ -2,9 +2,11 @@
 misses in one batched Neo4j query.
 
 A Redis outage slows these reads down to Neo4j's pace; it does not fail them. The pull engine
-(the benchmark's baseline: the read path as it was before the hybrid engine) reads Neo4j only, and
-so does a mutation's answer (caches=False): it must show what its write committed, and a cache its
-relay has not reached yet (Redis back from an outage, the entry still in the outbox) may not.
+(the benchmark's baseline: the read path as it was before the hybrid engine) reads Neo4j only.
+
+A mutation's answer reads fresh (fresh=True): from Neo4j, stored in the caches under the usual
+lease. It must show what its write committed, and a cache its relay has not reached yet (Redis
+back from an outage, the entry still in the outbox) may not; the caches are then right too.
 """
 
 import logging
@@ -33,14 +35,14 @@ async def cached(
     ids: Sequence[int],
     fetch: Callable[[Sequence[int]], Awaitable[dict[int, R]]],
     ttl_seconds: int | None = None,
-    caches: bool = True,
+    fresh: bool = False,
 ) -> dict[int, R]:
     """The records of ids: cached ones from Redis, the rest from Neo4j, stored under a lease for
-    ttl_seconds (the record cache's setting by default). Without caches, all from Neo4j."""
-    if not caches or clients.settings.timeline_engine == "pull":
+    ttl_seconds (the record cache's setting by default). Fresh: all of them from Neo4j."""
+    if clients.settings.timeline_engine == "pull":
         return await fetch(ids)
     try:
-        found = await cache.get_many(clients.redis, ids)
+        found = {} if fresh else await cache.get_many(clients.redis, ids)
     except RedisError:
         logger.warning("record cache unavailable; reading from Neo4j", exc_info=True)
         return await fetch(ids)
@@ -61,25 +63,25 @@ async def cached(
     return found
 
 
-async def load_tweets(clients: Clients, ids: Sequence[int], caches: bool) -> dict[int, TweetRecord]:
+async def load_tweets(clients: Clients, ids: Sequence[int], fresh: bool) -> dict[int, TweetRecord]:
     cache = tweet_cache(clients.keys.tweet)
-    return await cached(clients, cache, ids, lambda m: tweets.tweets_by_ids(clients.neo4j, m), caches=caches)
+    return await cached(clients, cache, ids, lambda m: tweets.tweets_by_ids(clients.neo4j, m), fresh=fresh)
 
 
-async def load_users(clients: Clients, ids: Sequence[int], caches: bool) -> dict[int, UserRecord]:
+async def load_users(clients: Clients, ids: Sequence[int], fresh: bool) -> dict[int, UserRecord]:
     cache = user_cache(clients.keys.user)
-    return await cached(clients, cache, ids, lambda m: users.users_by_ids(clients.neo4j, m), caches=caches)
+    return await cached(clients, cache, ids, lambda m: users.users_by_ids(clients.neo4j, m), fresh=fresh)
 
 
 async def load_flags(
-    clients: Clients, viewer_id: int, subject_ids: Sequence[int], caches: bool
+    clients: Clients, viewer_id: int, subject_ids: Sequence[int], fresh: bool
 ) -> dict[int, tuple[bool, bool]]:
     """{subject: (liked, retweeted)} by the viewer: recent subjects from the viewer's cached acts
-    (filled from Neo4j when absent), older ones from Neo4j; without caches, all from Neo4j."""
-    if not caches or clients.settings.timeline_engine == "pull":
+    (filled from Neo4j when absent, or fresh), older ones from Neo4j."""
+    if clients.settings.timeline_engine == "pull":
         return await flags.viewer_flags(clients.neo4j, viewer_id, subject_ids)
     try:
-        acts = await viewer_acts.read(clients.redis, clients.keys, viewer_id, subject_ids)
+        acts = None if fresh else await viewer_acts.read(clients.redis, clients.keys, viewer_id, subject_ids)
         if acts is None:
             acts = await fill_acts(clients, viewer_id)
     except RedisError:

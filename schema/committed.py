@@ -4,8 +4,9 @@ Its write's outbox entry is relayed to the caches right after the commit, but no
 while Redis is down, or when a pooled connection died with a restart, the worker relays it later.
 Meanwhile a cache may still hold the record as it was (Redis kept it through the outage), and an
 answer read from it would contradict the write it answers: a like answered viewerHasLiked false.
-So a mutation's fields read Neo4j; queries keep the caches, and meet the write within the worker's
-relay. Over a WebSocket, whose operations share one context, the other operations read Neo4j too
+So a mutation's fields read Neo4j, and store what they read in the caches (under the usual lease,
+so that a later change still wins); queries keep the caches, and meet the write then, or once the
+worker relays it. Over a WebSocket, whose operations share one context, the other operations read Neo4j too
 while a mutation runs: slower for that while, never wrong.
 """
 
@@ -24,8 +25,8 @@ class CommittedReads(SchemaExtension):
             yield
             return
         context: Context = execution.context
-        context.caches = False
+        context.fresh = True
         try:
             yield
         finally:
-            context.caches = True
+            context.fresh = False
