@@ -74,9 +74,6 @@ def flags_loader(fetch: Callable[[Sequence[K]], Awaitable[Iterable[K]]]) -> Data
     return DataLoader(load_fn=load)
 
 
-LOADERS = ("users", "tweets", "media", "notifications", "viewer_tweet_flags", "viewer_follows", "follows_viewer")
-
-
 @dataclass
 class Context:
     """One per HTTP request, or one per WebSocket connection (whose operations share it)."""
@@ -116,9 +113,11 @@ class Context:
 
     def forget_loaded(self) -> None:
         """Drops what the DataLoaders loaded: a subscription's context lives as long as its
-        connection, and each update must show the records as they are now."""
-        for name in LOADERS:
-            self.__dict__.pop(name, None)
+        connection, and each update must show the records as they are now. Every loader is a cached
+        property, kept in the instance's __dict__ once made: dropping it there makes a new one."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, DataLoader):
+                del self.__dict__[name]
 
     def optional_viewer(self) -> int | None:
         """The authenticated user's id, None when anonymous; a bad or revoked token is UNAUTHENTICATED."""
