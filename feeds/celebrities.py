@@ -40,7 +40,7 @@ return 1
 
 async def lease_followed(redis: Redis, keys: Keys, user_id: int) -> str:
     """Takes the fill lease of the user's followed set; call before reading the celebrities and Neo4j."""
-    return await leases.take(redis, keys.celebrities_followed_lease(user_id))
+    return await leases.take(redis, [keys.celebrities_followed_lease(user_id)])
 
 
 async def store_followed(

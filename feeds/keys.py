@@ -121,9 +121,9 @@ class Keys:
         return f"{self.prefix}trends:{{trends}}:stats:{window_minutes}"
 
     @property
-    def trend_ranking_lease(self) -> str:
-        """Held by the worker ranking now, so that several workers do not all rank every pass."""
-        return f"{self.prefix}trends:{{trends}}:ranking-lease"
+    def trend_ranking_turn(self) -> str:
+        """Taken by the worker whose turn it is to rank, so that several workers do not all rank every pass."""
+        return f"{self.prefix}trends:{{trends}}:ranking-turn"
 
     def suggestions(self, user_id: int) -> str:
         """The user's ranked who-to-follow list (feeds/record_cache.py), in the slot of their budgets."""

@@ -20,8 +20,6 @@ from graph.records import Suggestion, Suggestions, TweetRecord, UserRecord
 
 R = TypeVar("R", TweetRecord, UserRecord, Suggestions)
 
-LEASE_MS = 5000  # longer than a fill's Neo4j read; a reader that dies leaves its records uncached this long
-
 # KEYS: n record keys, then their n lease keys. ARGV: the token, the TTL, then the n encoded records.
 PUT_SCRIPT = """
 local n = #KEYS / 2
@@ -56,9 +54,15 @@ def _suggestions(fields: dict[str, Any]) -> Suggestions:
 class RecordCache(Generic[R]):
     """One kind of record: where it is kept and how it is read back."""
 
-    def __init__(self, key: Callable[[int], str], decode: Callable[[dict[str, Any]], R]) -> None:
+    def __init__(
+        self,
+        key: Callable[[int], str],
+        decode: Callable[[dict[str, Any]], R],
+        lease_seconds: int = leases.LEASE_SECONDS,
+    ) -> None:
         self.key = key
         self.decode: Callable[[dict[str, Any]], R] = decode
+        self.lease_seconds = lease_seconds  # longer than the slowest fill, or it is never stored
 
     async def get_many(self, redis: Redis, ids: Sequence[int]) -> dict[int, R]:
         """The cached records among ids; absent ones are simply missing from the answer."""
@@ -81,12 +85,7 @@ class RecordCache(Generic[R]):
     async def lease(self, redis: Redis, ids: Sequence[int]) -> str:
         """Takes the fill lease of each of these missing records that no other reader holds; call
         before reading them from Neo4j. Returns the token that put_many needs."""
-        token = leases.new_token()
-        async with redis.pipeline(transaction=False) as pipe:
-            for record_id in ids:
-                pipe.set(self.lease_key(record_id), token, px=LEASE_MS, nx=True)
-            await pipe.execute()
-        return token
+        return await leases.take(redis, [self.lease_key(record_id) for record_id in ids], self.lease_seconds)
 
     async def put_many(self, redis: Redis, records: Sequence[R], token: str, ttl_seconds: int) -> None:
         """Stores the records whose lease this token still holds."""
@@ -111,4 +110,5 @@ def user_cache(key: Callable[[int], str]) -> RecordCache[UserRecord]:
 
 
 def suggestions_cache(key: Callable[[int], str]) -> RecordCache[Suggestions]:
-    return RecordCache(key, _suggestions)
+    """Who-to-follow lists take far longer to compute than a record to read (seconds on a large graph)."""
+    return RecordCache(key, _suggestions, lease_seconds=60)

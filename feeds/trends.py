@@ -280,8 +280,3 @@ async def top(redis: Redis, keys: Keys, window: int, first: int) -> list[Trend]:
         uses, accounts = stats[member].split()
         trends.append(Trend(tag=member.decode(), uses=int(uses), accounts=int(accounts), score=float(tag_score)))
     return trends
-
-
-async def take_turn(redis: Redis, keys: Keys, lease_ms: int) -> bool:
-    """Whether this worker ranks now: no other did within lease_ms."""
-    return bool(await redis.set(keys.trend_ranking_lease, 1, nx=True, px=lease_ms))

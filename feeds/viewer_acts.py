@@ -60,7 +60,7 @@ async def read(redis: Redis, keys: Keys, viewer_id: int, subject_ids: Sequence[i
 
 async def begin_fill(redis: Redis, keys: Keys, viewer_id: int) -> str:
     """Takes the fill lease; call before reading Neo4j."""
-    return await leases.take(redis, keys.viewer_acts_fill(viewer_id))
+    return await leases.take(redis, [keys.viewer_acts_fill(viewer_id)])
 
 
 async def complete_fill(redis: Redis, keys: Keys, viewer_id: int, token: str, acts: Acts, ttl_seconds: int) -> bool:

@@ -19,7 +19,7 @@ import sys
 import time
 
 import metrics
-from feeds import events, outbox, trends
+from feeds import events, leases, outbox, trends
 from feeds.client import open_redis, persistence_problem
 from feeds.fanout import Fanout, handle, sync_celebrities
 from feeds.keys import Keys
@@ -102,10 +102,10 @@ async def upkeep(ctx: Fanout, grace_ms: int) -> int:
 
 async def rank_trends(ctx: Fanout, now_ms: int) -> bool:
     """One ranking pass as of now_ms, unless another worker made one lately; whether it ranked.
-    The lease lasts two thirds of the period, so the worker that ranked last finds it free on its
+    The turn lasts two thirds of the period, so the worker that ranked last finds it free on its
     next turn: a pass is never more than a period late while that worker lives."""
     every_ms = int(ctx.settings.trends_rank_every_seconds * 1000)
-    if not await trends.take_turn(ctx.redis, ctx.keys, every_ms * 2 // 3):
+    if not await leases.take_turn(ctx.redis, ctx.keys.trend_ranking_turn, every_ms * 2 // 3):
         return False
     await trends.rank(
         ctx.redis, ctx.keys, now_ms, min_accounts=ctx.settings.trends_min_accounts, kept=ctx.settings.max_page_size

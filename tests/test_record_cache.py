@@ -4,7 +4,8 @@ record back after the change dropped it."""
 from redis.asyncio import Redis
 
 from feeds.keys import Keys
-from feeds.record_cache import user_cache
+from feeds.leases import LEASE_SECONDS
+from feeds.record_cache import suggestions_cache, user_cache
 from graph.records import UserRecord
 from settings import Settings
 
@@ -45,3 +46,13 @@ async def test_one_reader_fills_a_record_at_a_time(redis: Redis, settings: Setti
     assert await cache.get_many(redis, [1]) == {}
     await cache.put_many(redis, [user(5)], first, 60)
     assert await cache.get_many(redis, [1]) == {1: user(5)}
+
+
+async def test_a_cache_whose_fills_are_slow_holds_its_leases_longer(redis: Redis, settings: Settings) -> None:
+    """A fill stored after its lease ran out is lost: who-to-follow lists take seconds to compute,
+    records milliseconds to read."""
+    keys = Keys(settings.redis_prefix)
+    records, lists = user_cache(keys.user), suggestions_cache(keys.suggestions)
+    await records.lease(redis, [1])
+    await lists.lease(redis, [1])
+    assert 0 < await redis.ttl(records.lease_key(1)) <= LEASE_SECONDS < await redis.ttl(lists.lease_key(1))

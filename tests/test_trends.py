@@ -169,7 +169,7 @@ def rank_now(settings: Settings) -> bool:
         redis = feeds.client.open_redis(settings)
         try:
             ctx = Fanout(settings=settings, neo4j=neo4j, redis=redis, keys=Keys(settings.redis_prefix))
-            await redis.delete(ctx.keys.trend_ranking_lease)  # the previous pass was a moment ago
+            await redis.delete(ctx.keys.trend_ranking_turn)  # the previous pass was a moment ago
             return await worker.rank_trends(ctx, int(time.time() * 1000))
         finally:
             await redis.aclose()
