@@ -1,4 +1,9 @@
-"""Schema migrations: constraints and indexes, each idempotent, applied at every start-up."""
+"""Migrations: constraints and indexes, each idempotent and cheap, applied at every start-up; then
+the data migrations (what older versions wrote, brought up to what this one reads), each run to
+its end once and then marked done by a (:Migration {name}) node, as each scans every node of its
+label (seconds at a million tweets, at every start-up otherwise)."""
+
+from collections.abc import Awaitable, Callable
 
 from neo4j import AsyncDriver
 
@@ -24,6 +29,7 @@ MIGRATIONS: tuple[str, ...] = (
     "CREATE CONSTRAINT notification_key IF NOT EXISTS FOR (n:Notification) REQUIRE n.key IS UNIQUE",
     # The outbox: entries by id, those of one deployment, and those it has still to relay, oldest first.
     "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:Outbox) REQUIRE o.id IS UNIQUE",
+    "CREATE CONSTRAINT migration_name IF NOT EXISTS FOR (m:Migration) REQUIRE m.name IS UNIQUE",
     "CREATE INDEX outbox_destination IF NOT EXISTS FOR (o:Outbox) ON (o.destination)",
     "CREATE INDEX unrelayed_destination IF NOT EXISTS FOR (o:Unrelayed) ON (o.destination, o.id)",
     # Search: each tweet's text and day (graph/search.py reads back in slices of days). It replaces
@@ -35,16 +41,35 @@ MIGRATIONS: tuple[str, ...] = (
     # Typeahead: handles and display names folded in Python (graph/folding.py), no stop words dropped.
     "CREATE FULLTEXT INDEX user_typeahead IF NOT EXISTS FOR (u:User) ON EACH [u.handleLower, u.nameKey]"
     " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
-    # Replies made before replies recorded whom they answer.
-    "MATCH (t:Tweet)-[:REPLY_TO]->(p:Tweet) WHERE t.answersUserId IS NULL SET t.answersUserId = p.authorId",
+)
+
+
+async def fill_answered_users(driver: AsyncDriver) -> None:
+    """Replies made before replies recorded whom they answer get it."""
+    await driver.execute_query(
+        "MATCH (t:Tweet)-[:REPLY_TO]->(p:Tweet) WHERE t.answersUserId IS NULL SET t.answersUserId = p.authorId"
+    )
+
+
+# By name, in order; a name is never reused, and a step once released is never changed (a database
+# that ran it will not run it again).
+DATA_MIGRATIONS: tuple[tuple[str, Callable[[AsyncDriver], Awaitable[object]]], ...] = (
+    ("replies-answered-users", fill_answered_users),
+    ("users-name-keys", fill_name_keys),
+    ("users-active-at", fill_active_at),
+    ("tweets-days", fill_tweet_days),
 )
 
 
 async def apply_migrations(driver: AsyncDriver) -> None:
-    """Applies every migration, then waits until the indexes are online so the first query can use them."""
+    """Applies every migration, and each data migration not done yet; then waits until the indexes
+    are online so the first query can use them."""
     for statement in MIGRATIONS:
         await driver.execute_query(statement)
-    await fill_name_keys(driver)
-    await fill_active_at(driver)
-    await fill_tweet_days(driver)
+    records, _, _ = await driver.execute_query("MATCH (m:Migration) RETURN m.name AS name")
+    done = {record["name"] for record in records}
+    for name, migrate in DATA_MIGRATIONS:
+        if name not in done:
+            await migrate(driver)
+            await driver.execute_query("MERGE (:Migration {name: $name})", name=name)
     await driver.execute_query("CALL db.awaitIndexes(300)")

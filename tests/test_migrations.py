@@ -1,10 +1,14 @@
 """The migrations are idempotent and enforce what they promise."""
 
+import secrets
+
 import pytest
 from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
 from graph.migrations import apply_migrations
+from graph.search import day_of
+from graph.snowflake import first_id_at
 
 
 async def test_migrations_run_twice(neo4j: AsyncDriver) -> None:
@@ -29,3 +33,40 @@ async def test_lower_cased_handle_is_unique(neo4j: AsyncDriver, run_id: str) -> 
             await neo4j.execute_query("CREATE (:User {id: $id, handleLower: $h})", id=f"b{run_id}", h=handle)
     finally:
         await neo4j.execute_query("MATCH (u:User {handleLower: $h}) DELETE u", h=handle)
+
+
+OLD_SHAPED = """
+CREATE (u:User {id: $userId, handleLower: $handle, displayName: 'Ádá Lóvelace'})
+CREATE (u)-[:POSTED]->(t:Tweet {id: $tweetId, authorId: $userId, text: 'first'})
+CREATE (u)-[:POSTED]->(r:Tweet {id: $replyId, authorId: $userId, text: 'second'})-[:REPLY_TO]->(t)
+"""
+FILLED = """
+MATCH (u:User {id: $userId})-[:POSTED]->(t:Tweet {id: $tweetId}), (r:Tweet {id: $replyId})
+RETURN u.nameKey AS nameKey, u.activeAt AS activeAt, t.day AS day, r.answersUserId AS answers
+"""
+
+
+async def test_data_migrations_bring_old_records_up_to_date_once(neo4j: AsyncDriver, run_id: str) -> None:
+    """A user, a tweet and a reply as older versions wrote them: the data migrations give them
+    what this version reads. Once each has run, start-ups skip it (they would scan every node)."""
+    posted_ms = 1_750_000_000_000 + secrets.randbelow(10**9)
+    user_id, tweet_id = first_id_at(posted_ms - 1000), first_id_at(posted_ms)
+    ids = {"userId": user_id, "tweetId": tweet_id, "replyId": tweet_id + 1}
+    try:
+        await neo4j.execute_query(OLD_SHAPED, ids, handle=f"m{run_id}")
+        await neo4j.execute_query("MATCH (m:Migration) DELETE m")
+        await apply_migrations(neo4j)
+        records, _, _ = await neo4j.execute_query(FILLED, ids)
+        assert records[0].data() == {
+            "nameKey": "ada lovelace",
+            "activeAt": posted_ms,
+            "day": day_of(posted_ms),
+            "answers": user_id,
+        }
+
+        await neo4j.execute_query("MATCH (t:Tweet {id: $tweetId}) REMOVE t.day", ids)
+        await apply_migrations(neo4j)
+        records, _, _ = await neo4j.execute_query(FILLED, ids)
+        assert records[0]["day"] is None
+    finally:
+        await neo4j.execute_query("MATCH (u:User {id: $userId})-[:POSTED]->(t:Tweet) DETACH DELETE u, t", ids)
