@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from errors import Unauthenticated
 from feeds.budgets import Admitted
-from graph import follows
+from graph import follows, suggestions
 from graph import media as graph_media
 from graph import notifications as graph_notifications
 from graph.records import MediaRecord, NotificationRecord, TweetRecord, UserRecord
@@ -166,6 +166,30 @@ class Context:
         """(liked, retweeted) by the viewer, per tweet: both flags of a page in one cache read."""
         viewer_id = self.viewer()
         return RecordsLoader(lambda ids: load_flags(self.clients, viewer_id, ids, self.fresh))
+
+    @cached_property
+    def following(self) -> DataLoader[int, list[int]]:
+        """Whom a user follows, newest follow first: read once per request, however many resolvers
+        ask (user search ranks by it, and so do who-to-follow and each of its followedBy)."""
+
+        async def load(user_ids: list[int]) -> list[list[int]]:
+            return [await follows.following_newest_first(self.neo4j, user_id) for user_id in user_ids]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
+    def followed_by(self) -> DataLoader[tuple[int, int], tuple[int, ...]]:
+        """(account, n): the first n of the viewer's follows who follow the account, newest follow
+        first. One query for every account of an answer, at the largest n asked."""
+        viewer_id = self.viewer()
+
+        async def load(keys: list[tuple[int, int]]) -> list[tuple[int, ...]]:
+            following = await self.following.load(viewer_id)
+            user_ids = list(dict.fromkeys(user_id for user_id, _ in keys))
+            found = await suggestions.proofs(self.neo4j, following, user_ids, max(n for _, n in keys))
+            return [found[user_id].followed_by[:n] for user_id, n in keys]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def viewer_follows(self) -> DataLoader[int, bool]:

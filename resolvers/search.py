@@ -3,7 +3,7 @@ then one keyset query (graph/search.py)."""
 
 import time
 
-from graph import follows, search
+from graph import search
 from graph.records import Page
 from resolvers.context import Context
 from resolvers.ids import from_cursor, from_ranked_cursor
@@ -28,5 +28,5 @@ async def search_users(ctx: Context, query: str, first: int | None, after: str |
     size = page_size(first, ctx.clients.settings.max_page_size)
     key = None if after is None else from_ranked_cursor(after)
     viewer_id = ctx.optional_viewer()
-    following = [] if viewer_id is None else await follows.following_newest_first(ctx.neo4j, viewer_id)
+    following = [] if viewer_id is None else await ctx.following.load(viewer_id)
     return await search.users_page(ctx.neo4j, words, following, key, size)

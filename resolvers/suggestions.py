@@ -23,7 +23,7 @@ from errors import BadInput
 from feeds import suggestions as cached_suggestions
 from feeds.outbox import Effects
 from feeds.record_cache import suggestions_cache
-from graph import follows, suggestions
+from graph import suggestions
 from graph.records import Suggestion, Suggestions
 from graph.snowflake import first_id_at
 from resolvers.context import Context
@@ -69,7 +69,7 @@ def ranked(candidates: Sequence[suggestions.Candidate], now_ms: int) -> list[sug
 async def compute(ctx: Context, viewer_id: int) -> Suggestions:
     now_ms = int(time.time() * 1000)
     clients = ctx.clients
-    following = await follows.following_newest_first(clients.neo4j, viewer_id)
+    following = await ctx.following.load(viewer_id)
     found = await suggestions.candidates(
         clients.neo4j,
         viewer_id,
@@ -136,9 +136,7 @@ async def followed_by(ctx: Context, suggestion: Suggestion, first: int | None) -
         raise BadInput(f"first must be between 0 and {ctx.clients.settings.max_page_size}")
     if size <= len(suggestion.followed_by) or len(suggestion.followed_by) == suggestion.mutual_count:
         return list(suggestion.followed_by[:size])
-    following = await follows.following_newest_first(ctx.neo4j, ctx.viewer())
-    proofs = await suggestions.proofs(ctx.neo4j, following, [suggestion.user_id], size)
-    return list(proofs[suggestion.user_id].followed_by)
+    return list(await ctx.followed_by.load((suggestion.user_id, size)))
 
 
 async def dismiss(ctx: Context, user_id: int) -> bool:

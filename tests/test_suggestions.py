@@ -13,7 +13,7 @@ from neo4j import AsyncDriver
 
 from graph.snowflake import EPOCH_MS, MS_DIVISOR
 from resolvers.ids import from_global_id
-from tests.conftest import Account, Api
+from tests.conftest import Account, Api, RunCounter
 
 WHO_TO_FOLLOW = """
 query($first: Int, $proof: Int) {
@@ -55,6 +55,29 @@ def test_friends_of_friends_with_mutual_count_and_social_proof(api: Api) -> None
     assert [user["handle"] for user in two["followedBy"]] == [people["c"].handle, people["b"].handle]
     more = suggested(api, people["viewer"], proof=10)[people["x"].handle]
     assert len(more["followedBy"]) == 3, "asked for more than are cached: found in the graph, all three"
+
+
+def test_social_proof_beyond_the_cached_costs_the_same_for_any_number_of_suggestions(
+    api: Api, bolt_runs: RunCounter
+) -> None:
+    """Four accounts each followed by four of the viewer's follows, more than the three proofs
+    cached: their followedBy(first: 10) is read in one query for all of them, on a follow list read
+    once per request."""
+    viewer, *follows = (api.sign_up() for _ in range(5))
+    accounts = [api.sign_up() for _ in range(4)]
+    for follow in follows:
+        api.follow(viewer, follow)
+        for account in accounts:
+            api.follow(follow, account)
+
+    def queries(first: int) -> int:
+        bolt_runs.runs = 0
+        items = api.data(WHO_TO_FOLLOW, {"first": first, "proof": 10}, viewer.token)["whoToFollow"]
+        assert [len(item["followedBy"]) for item in items] == [4] * first
+        return bolt_runs.runs
+
+    queries(4)  # computes and caches the list
+    assert queries(4) == queries(1)
 
 
 def test_never_the_viewer_nor_those_followed(api: Api) -> None:
