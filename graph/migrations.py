@@ -53,7 +53,7 @@ async def fill_answered_users(driver: AsyncDriver) -> None:
 
 # By name, in order; a name is never reused, and a step once released is never changed (a database
 # that ran it will not run it again).
-DATA_MIGRATIONS: tuple[tuple[str, Callable[[AsyncDriver], Awaitable[object]]], ...] = (
+DATA_MIGRATIONS: tuple[tuple[str, Callable[[AsyncDriver], Awaitable[None]]], ...] = (
     ("replies-answered-users", fill_answered_users),
     ("users-name-keys", fill_name_keys),
     ("users-active-at", fill_active_at),

@@ -139,21 +139,19 @@ async def update_profile(
     return entry
 
 
-async def fill_name_keys(driver: AsyncDriver, batch: int = 5_000) -> int:
+async def fill_name_keys(driver: AsyncDriver, batch: int = 5_000) -> None:
     """Users made before display names were folded for search get theirs (a migration step)."""
-    filled = 0
     while True:
         records, _, _ = await driver.execute_query(
             "MATCH (u:User) WHERE u.nameKey IS NULL RETURN u.id AS id, u.displayName AS name LIMIT $batch",
             batch=batch,
         )
         if not records:
-            return filled
+            return
         await driver.execute_query(
             "UNWIND $rows AS row MATCH (u:User {id: row.id}) SET u.nameKey = row.key",
             rows=[{"id": record["id"], "key": fold(record["name"] or "")} for record in records],
         )
-        filled += len(records)
 
 
 async def fill_active_at(driver: AsyncDriver) -> None:
