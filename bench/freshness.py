@@ -53,7 +53,9 @@ async def freshness(base_url: str, tokens: list[str], rate: float, seconds: floa
             else:  # createTweet failed (say, a service timed out): it counts as never found
                 failed += 1
 
-        async def newest(headers: dict[str, str]) -> None:
+        headers = {"Authorization": f"Bearer {tokens[0]}"}
+
+        async def newest() -> None:
             """Pages back through the run's tweets, newest first, to the first one already seen."""
             after = None
             while True:
@@ -76,7 +78,7 @@ async def freshness(base_url: str, tokens: list[str], rate: float, seconds: floa
         async def poll() -> None:
             deadline = start + seconds + GIVE_UP_SECONDS
             while time.perf_counter() < deadline and len(seen) + failed < count:
-                await newest({"Authorization": f"Bearer {tokens[0]}"})
+                await newest()
                 await asyncio.sleep(POLL_MS / 1000)
 
         await asyncio.gather(poll(), *(post(index) for index in range(count)))
