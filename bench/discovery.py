@@ -2,6 +2,10 @@
 (open loop, bench/load.py): searchTweets for a word and for a hashtag, searchUsers typeahead,
 trending, and whoToFollow cached and uncached.
 
+A moderate rate is half of what the API serves one request at a time (its median service time,
+measured first), and at most RATE: a latency measured beyond what the server sustains would be
+the queue's, growing with the length of the run.
+
 Queries are drawn from the data as users would type them: a word is a random word of a random
 tweet (so frequent words come up as often as they are used; the most common ones, stop words in
 effect, are measured apart), a hashtag a random tag, a typeahead 2 to 4 letters of a random user's
@@ -15,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from neo4j import AsyncDriver
 
 from bench.generate import ID_BASE
-from bench.load import Latency, latency_at
+from bench.load import Latency, latency_at, service_seconds
 
 SEARCH_TWEETS = """query($q: String!) { searchTweets(query: $q, first: 20) {
   edges { cursor node { id text createdAt likeCount author { id handle displayName } } }
@@ -24,8 +28,8 @@ SEARCH_USERS = "query($q: String!) { searchUsers(query: $q, first: 8) { edges { 
 TRENDING = "{ trending(first: 10, windowMinutes: 60) { tag count accountCount score } }"
 WHO_TO_FOLLOW = """{ whoToFollow(first: 10) {
   user { id handle displayName } mutualCount reason followedBy(first: 3) { id handle } } }"""
-RATE = 50.0  # requests a second: moderate, a fraction of what one API process serves
-UNCACHED_RATE = 10.0  # whoToFollow computed afresh each time: a moderate load is lighter
+RATE = 50.0  # requests a second at most
+LOAD_SHARE = 0.5  # of the rate served one at a time
 QUERIES = 200  # queries of each kind
 WORD_SAMPLE = 2000  # tweets whose words are drawn from
 COMMON_SHARE = 0.001
@@ -75,16 +79,28 @@ async def search_latencies(neo4j: AsyncDriver, base_url: str, tokens: list[str],
         "search_users": bodies(SEARCH_USERS, await sample_prefixes(neo4j, rng)),
         "trending": [{"query": TRENDING}],
     }
-    return {
-        kind: await latency_at(base_url, tokens, RATE, seconds, bodies=requests) for kind, requests in kinds.items()
-    }
+    return {kind: await moderate_latency(base_url, tokens, seconds, requests) for kind, requests in kinds.items()}
+
+
+async def moderate_latency(
+    base_url: str,
+    tokens: list[str],
+    seconds: float,
+    bodies: list[dict[str, object]],
+    before: Callable[[int], Awaitable[None]] | None = None,
+    requests: int = 30,
+) -> Latency:
+    """Latency at a moderate rate: LOAD_SHARE of what one request at a time sustains (the median of
+    `requests` after as many uncounted ones), at most RATE."""
+    rate = min(RATE, LOAD_SHARE / await service_seconds(base_url, tokens, bodies, before, requests))
+    return await latency_at(base_url, tokens, rate, seconds, bodies=bodies, before=before)
 
 
 async def suggestion_latency(
     base_url: str, tokens: list[str], seconds: float, forget: Callable[[int], Awaitable[None]] | None = None
 ) -> Latency:
-    """whoToFollow(first: 10) cycling through the viewers: cached (at RATE, each viewer's cache filled
-    by the uncounted first requests), or, with `forget(i)` dropping the cached suggestions of
-    request i's viewer first, computed afresh each time (at UNCACHED_RATE)."""
-    rate = RATE if forget is None else UNCACHED_RATE
-    return await latency_at(base_url, tokens, rate, seconds, bodies=[{"query": WHO_TO_FOLLOW}], before=forget)
+    """whoToFollow(first: 10) cycling through the viewers: cached (the uncounted requests that time
+    one at a time, one per viewer, fill every cache first), or, with `forget(i)` dropping the cached
+    suggestions of request i's viewer first, computed afresh each time."""
+    requests = len(tokens) if forget is None else 30
+    return await moderate_latency(base_url, tokens, seconds, [{"query": WHO_TO_FOLLOW}], forget, requests)

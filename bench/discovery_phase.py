@@ -54,8 +54,8 @@ async def forget_suggestions(clients: Clients, viewers: list[int]) -> None:
 async def suggestion_latencies(
     clients: Clients, users: Users, base_url: str, tokens: list[str], seconds: float, rng: random.Random
 ) -> dict[str, Latency]:
-    """whoToFollow cached (100 viewers: the uncounted first 3 s, 150 requests, fill every one's
-    cache), then uncached for viewers following about 200 and 5,000 or more."""
+    """whoToFollow cached (100 viewers, each one's list filled before any is timed), then uncached
+    for viewers following about 200 and 5,000 or more."""
     latencies = {"wtf_cached": await suggestion_latency(base_url, tokens[:100], seconds)}
     for name, group in (
         ("wtf_uncached_following_200", [u for u, following, _ in users if following in AROUND_200]),
@@ -152,7 +152,7 @@ def discovery_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             latency = report["latency"][name]
             rows.append(
                 (
-                    f"  {label} p50 / p99 at {latency['rate']:.0f}/s",
+                    f"  {label} p50 / p99 at {latency['rate']:.1f}/s",
                     f"{latency['p50_ms']:.1f} / {latency['p99_ms']:.1f} ms ({latency['errors']} err)",
                     "" if target is None else f"p99 <= {target} ms",
                 )

@@ -91,6 +91,29 @@ def max_throughput(
     return float(match.group(1))
 
 
+async def service_seconds(
+    base_url: str,
+    tokens: list[str],
+    bodies: Sequence[Mapping[str, Any]],
+    before: Callable[[int], Awaitable[None]] | None = None,
+    requests: int = 30,
+) -> float:
+    """The median time of one request at a time (closed loop, after as many uncounted ones), cycling
+    through tokens and bodies as latency_at does, `before(i)` included. With `requests` at least the
+    number of tokens, every viewer has been served once before any is timed."""
+    times: list[float] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        for index in range(2 * requests):
+            started = time.perf_counter()
+            if before is not None:
+                await before(index)
+            headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
+            await client.post("/graphql", json=bodies[index % len(bodies)], headers=headers)
+            if index >= requests:
+                times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
 async def latency_at(
     base_url: str,
     tokens: list[str],
