@@ -46,14 +46,15 @@ class Candidate:
 
 
 # Whether c may be suggested to v. The viewer's follows come as a list parameter, which Cypher
-# turns into a set; a dismissal is looked up by its key (one index seek).
+# turns into a set; the viewer's dismissals within the memory are read once, up front.
 ELIGIBLE = """
 c <> v AND coalesce(c.discoverable, true) AND c.activeAt >= $activeSince AND NOT c.id IN $following
-AND NOT EXISTS { ()-[d:DISMISSED {key: toString(v.id) + ':' + toString(c.id)}]->() WHERE d.id >= $dismissedSince }
+AND NOT c.id IN dismissed
 """
 
 CANDIDATES = f"""
 MATCH (v:User {{id: $viewerId}})
+WITH v, [(v)-[d:DISMISSED]->(u:User) WHERE d.id >= $dismissedSince | u.id] AS dismissed
 CALL (v) {{
   CALL (v) {{
     CALL (v) {{ MATCH (v)-[l:LIKED]->(t:Tweet) RETURN t ORDER BY l.id DESC LIMIT $acts }}
@@ -79,35 +80,38 @@ CALL (acted) {{
   MATCH (x:User {{id: seed}})
   RETURN collect(x) AS seeds
 }}
-CALL (v, seeds) {{
-  UNWIND seeds AS x
-  CALL (x) {{ MATCH (x)-[g:FOLLOWS]->(c:User) RETURN c ORDER BY g.id DESC LIMIT $perSeed }}
-  WITH v, c, count(*) AS mutual
-  WHERE {ELIGIBLE}
-  RETURN c, mutual, 0 AS followsViewer, 0 AS tags ORDER BY mutual DESC LIMIT $perSource
-  UNION ALL
-  CALL (v) {{ MATCH (c:User)-[g:FOLLOWS]->(v) RETURN c ORDER BY g.id DESC LIMIT $perSource * 4 }}
-  WITH v, c WHERE {ELIGIBLE}
-  RETURN c, 0 AS mutual, 1 AS followsViewer, 0 AS tags LIMIT $perSource
-  UNION ALL
-  CALL (v) {{ MATCH (v)-[:POSTED]->(mine:Tweet) RETURN mine ORDER BY mine.id DESC LIMIT $acts }}
-  MATCH (mine)-[:TAGGED]->(h:Hashtag)
-  WITH v, h, count(*) AS uses ORDER BY uses DESC LIMIT $tags
-  CALL (h) {{ MATCH (h)<-[:TAGGED]-(other:Tweet) RETURN other LIMIT $perTag }}
-  WITH v, other.authorId AS author, count(DISTINCT h) AS tags
-  MATCH (c:User {{id: author}})
-  WHERE {ELIGIBLE}
-  RETURN c, 0 AS mutual, 0 AS followsViewer, tags ORDER BY tags DESC LIMIT $perSource
-  UNION ALL
-  UNWIND $popular AS popularId
-  MATCH (c:User {{id: popularId}})
-  WHERE {ELIGIBLE}
-  RETURN c, 0 AS mutual, 0 AS followsViewer, 0 AS tags
+// Grouped by candidate inside a subquery: outside, `acted` (a list) would be a grouping key of every row.
+CALL (v, seeds, dismissed) {{
+  CALL (v, seeds, dismissed) {{
+    UNWIND seeds AS x
+    CALL (x) {{ MATCH (x)-[g:FOLLOWS]->(c:User) RETURN c ORDER BY g.id DESC LIMIT $perSeed }}
+    WITH v, dismissed, c, count(*) AS mutual ORDER BY mutual DESC
+    WHERE {ELIGIBLE}
+    RETURN c, mutual, 0 AS followsViewer, 0 AS tags LIMIT $perSource
+    UNION ALL
+    CALL (v) {{ MATCH (c:User)-[g:FOLLOWS]->(v) RETURN c ORDER BY g.id DESC LIMIT $perSource * 4 }}
+    WITH v, dismissed, c WHERE {ELIGIBLE}
+    RETURN c, 0 AS mutual, 1 AS followsViewer, 0 AS tags LIMIT $perSource
+    UNION ALL
+    CALL (v) {{ MATCH (v)-[:POSTED]->(mine:Tweet) RETURN mine ORDER BY mine.id DESC LIMIT $acts }}
+    MATCH (mine)-[:TAGGED]->(h:Hashtag)
+    WITH v, dismissed, h, count(*) AS uses ORDER BY uses DESC LIMIT $tags
+    CALL (h) {{ MATCH (h)<-[:TAGGED]-(other:Tweet) RETURN other LIMIT $perTag }}
+    WITH v, dismissed, other.authorId AS author, count(DISTINCT h) AS tags
+    MATCH (c:User {{id: author}})
+    WHERE {ELIGIBLE}
+    RETURN c, 0 AS mutual, 0 AS followsViewer, tags ORDER BY tags DESC LIMIT $perSource
+    UNION ALL
+    UNWIND $popular AS popularId
+    MATCH (c:User {{id: popularId}})
+    WHERE {ELIGIBLE}
+    RETURN c, 0 AS mutual, 0 AS followsViewer, 0 AS tags
+  }}
+  RETURN c, max(mutual) AS mutual, max(followsViewer) AS followsViewer, max(tags) AS tags
 }}
-WITH c, acted, max(mutual) AS mutual, max(followsViewer) AS followsViewer, max(tags) AS tags
-RETURN c.id AS id, mutual, followsViewer, tags,
-       coalesce([pair IN acted WHERE pair[0] = c.id | pair[1]][0], 0) AS interactions,
-       COUNT {{ (c)<-[:FOLLOWS]-() }} AS followers, c.activeAt AS activeAt
+// One row: a record per candidate would cost the driver more than the query does.
+RETURN collect([c.id, mutual, followsViewer, tags, coalesce([pair IN acted WHERE pair[0] = c.id | pair[1]][0], 0),
+                COUNT {{ (c)<-[:FOLLOWS]-() }}, c.activeAt]) AS candidates
 """
 
 
@@ -136,16 +140,8 @@ async def candidates(
         routing_="r",
     )
     return [
-        Candidate(
-            user_id=record["id"],
-            mutual=record["mutual"],
-            follows_viewer=record["followsViewer"] == 1,
-            shared_tags=record["tags"],
-            interactions=record["interactions"],
-            followers=record["followers"],
-            active_at_ms=record["activeAt"],
-        )
-        for record in records
+        Candidate(user_id, mutual, follows_viewer == 1, tags, interactions, followers, active_at_ms)
+        for user_id, mutual, follows_viewer, tags, interactions, followers, active_at_ms in records[0]["candidates"]
     ]
 
 
@@ -171,22 +167,46 @@ class Proof:
     followed_by: tuple[int, ...]  # the first of them, the viewer's newest follows first
 
 
+# What one of the viewer's follows follows, about: reading the candidates' followers costs their
+# follower counts, and reading from the viewer's side costs this times the viewer's follow count.
+FOLLOWS_PER_ACCOUNT = 50
+
+# Each candidate's followers among the viewer's follows, read from whichever side is cheaper: the
+# candidates' own followers (their sum of followers; a follower count is a degree, read at once) or
+# what the viewer's follows follow (the same for every candidate, so once for all of them).
+PROOFS = """
+UNWIND $ids AS candidateId
+MATCH (c:User {id: candidateId})
+WITH collect(c) AS candidates, sum(COUNT { (c)<-[:FOLLOWS]-() }) AS reads
+CALL (candidates, reads) {
+  WITH candidates WHERE reads <= $viewerSideReads
+  UNWIND candidates AS c
+  MATCH (y:User)-[:FOLLOWS]->(c) WHERE y.id IN $following
+  RETURN c.id AS id, y.id AS follower
+  UNION ALL
+  WITH candidates WHERE reads > $viewerSideReads
+  MATCH (:User {id: $viewerId})-[:FOLLOWS]->(y:User)
+  CALL (y, candidates) { MATCH (y)-[:FOLLOWS]->(c:User) WHERE c IN candidates RETURN c }
+  RETURN c.id AS id, y.id AS follower
+}
+RETURN id, collect(follower) AS mutual
+"""
+
+
 async def proofs(
-    driver: AsyncDriver, following: Sequence[int], user_ids: Sequence[int], first: int
+    driver: AsyncDriver, viewer_id: int, following: Sequence[int], user_ids: Sequence[int], first: int
 ) -> dict[int, Proof]:
     """Each account's mutual count and first `first` followers among the viewer's follows (newest
-    first, as `graph.follows.following_newest_first` gives them). Each account's followers are
-    read once and looked up in the viewer's follows, passed as a list that Cypher turns into a set."""
+    first, as `graph.follows.following_newest_first` gives them). The follows are passed as a list,
+    which Cypher turns into a set."""
     if not user_ids:
         return {}
     records, _, _ = await driver.execute_query(
-        """
-        UNWIND $ids AS candidateId
-        MATCH (c:User {id: candidateId})
-        RETURN c.id AS id, [(y:User)-[:FOLLOWS]->(c) WHERE y.id IN $following | y.id] AS mutual
-        """,
+        PROOFS,
         ids=list(user_ids),
+        viewerId=viewer_id,
         following=list(following),
+        viewerSideReads=FOLLOWS_PER_ACCOUNT * len(following),
         routing_="r",
     )
     position = {user_id: index for index, user_id in enumerate(following)}

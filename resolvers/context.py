@@ -186,7 +186,7 @@ class Context:
         async def load(keys: list[tuple[int, int]]) -> list[tuple[int, ...]]:
             following = await self.following.load(viewer_id)
             user_ids = list(dict.fromkeys(user_id for user_id, _ in keys))
-            found = await suggestions.proofs(self.neo4j, following, user_ids, max(n for _, n in keys))
+            found = await suggestions.proofs(self.neo4j, viewer_id, following, user_ids, max(n for _, n in keys))
             return [found[user_id].followed_by[:n] for user_id, n in keys]
 
         return DataLoader(load_fn=load)

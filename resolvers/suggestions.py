@@ -80,7 +80,7 @@ async def compute(ctx: Context, viewer_id: int) -> Suggestions:
         dismissed_since_id=first_id_at(now_ms - DISMISSAL_MS),
     )
     best = ranked(found, now_ms)[:KEPT]
-    proofs = await suggestions.proofs(clients.neo4j, following, [c.user_id for c in best], PROOF_KEPT)
+    proofs = await suggestions.proofs(clients.neo4j, viewer_id, following, [c.user_id for c in best], PROOF_KEPT)
     items = tuple(
         Suggestion(
             user_id=candidate.user_id,

@@ -9,8 +9,11 @@ accounts of other tests may fill the rest).
 import time
 from typing import Any
 
+import pytest
 from neo4j import AsyncDriver
 
+from graph import suggestions
+from graph.follows import following_newest_first
 from graph.snowflake import EPOCH_MS, MS_DIVISOR
 from resolvers.ids import from_global_id
 from tests.conftest import Account, Api, RunCounter
@@ -80,6 +83,25 @@ def test_social_proof_beyond_the_cached_costs_the_same_for_any_number_of_suggest
     assert queries(4) == queries(1)
 
 
+@pytest.mark.parametrize("reads_per_follow", [0, 1_000_000], ids=["viewer side", "candidate side"])
+async def test_social_proof_is_the_same_read_from_either_side(
+    api: Api, neo4j: AsyncDriver, monkeypatch: pytest.MonkeyPatch, reads_per_follow: int
+) -> None:
+    """Proofs are read from the candidates' followers or from what the viewer's follows follow,
+    whichever the counts say is cheaper: both give the same answer."""
+    people = circle(api)
+    ids = {name: from_global_id(account.id, "User") for name, account in people.items()}
+    monkeypatch.setattr(suggestions, "FOLLOWS_PER_ACCOUNT", reads_per_follow)
+    following = await following_newest_first(neo4j, ids["viewer"])
+    found = await suggestions.proofs(neo4j, ids["viewer"], following, [ids["x"], ids["y"], ids["b"], ids["viewer"]], 2)
+    assert found == {
+        ids["x"]: suggestions.Proof(3, (ids["c"], ids["b"])),
+        ids["y"]: suggestions.Proof(1, (ids["a"],)),
+        ids["b"]: suggestions.Proof(1, (ids["a"],)),
+        ids["viewer"]: suggestions.Proof(1, (ids["b"],)),
+    }
+
+
 def test_never_the_viewer_nor_those_followed(api: Api) -> None:
     people = circle(api)
     found = suggested(api, people["viewer"])
@@ -106,6 +128,23 @@ def test_dismissal_hides_until_undone(api: Api) -> None:
     assert x.handle not in suggested(api, viewer)
     assert api.data(UNDO, {"id": x.id}, viewer.token) == {"undoDismissSuggestion": True}
     assert x.handle in suggested(api, viewer)
+
+
+async def test_a_dismissal_is_forgotten_after_180_days(api: Api, neo4j: AsyncDriver) -> None:
+    people = circle(api)
+    viewer, x = people["viewer"], people["x"]
+    api.data(DISMISS, {"id": x.id}, viewer.token)
+    assert x.handle not in suggested(api, viewer)
+    for days in (179, 181):
+        at_ms = int(time.time() * 1000) - days * 86_400_000
+        await neo4j.execute_query(
+            "MATCH (:User {id: $v})-[d:DISMISSED]->(:User {id: $x}) SET d.id = $edgeId",
+            v=from_global_id(viewer.id, "User"),
+            x=from_global_id(x.id, "User"),
+            edgeId=(at_ms - EPOCH_MS) * MS_DIVISOR,
+        )
+        api.follow(viewer, api.sign_up())  # drops the viewer's cache
+        assert (x.handle in suggested(api, viewer)) == (days > 180), f"dismissed {days} days ago"
 
 
 def test_opted_out_accounts_leave_at_once(api: Api) -> None:
