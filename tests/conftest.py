@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,21 @@ def leaks(text: str) -> list[str]:
     return [found.group() for pattern in (LEAK_WORDS, EXCEPTION_CLASS) for found in pattern.finditer(text)]
 
 
+@contextmanager
+def settings_for_test(**overrides: Any) -> Iterator[Settings]:
+    """Isolated settings (with these overrides) whose Redis keys are forgotten afterwards: the
+    `settings` fixture's, and that of a module overriding it."""
+    test_settings = isolated_settings(**overrides)
+    try:
+        yield test_settings
+    finally:
+        asyncio.run(forget_prefix(test_settings))
+
+
 @pytest.fixture
 def settings() -> Iterator[Settings]:
-    test_settings = isolated_settings()
-    yield test_settings
-    asyncio.run(forget_prefix(test_settings))
+    with settings_for_test() as test_settings:
+        yield test_settings
 
 
 async def forget_prefix(settings: Settings) -> None:

@@ -1,6 +1,5 @@
 """TIMELINE_ENGINE=pull, the benchmark's baseline: the same answers, read from Neo4j alone."""
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -8,7 +7,7 @@ from redis.asyncio import Redis
 
 from feeds.keys import Keys
 from settings import Settings
-from tests.conftest import Api, forget_prefix, isolated_settings
+from tests.conftest import Api, settings_for_test
 
 TIMELINE = """query { homeTimeline(first: 10) { edges { node {
   text viewerHasLiked viewerHasRetweeted author { handle } retweetOf { text }
@@ -17,9 +16,8 @@ TIMELINE = """query { homeTimeline(first: 10) { edges { node {
 
 @pytest.fixture
 def settings() -> Iterator[Settings]:
-    pull = isolated_settings(timeline_engine="pull")
-    yield pull
-    asyncio.run(forget_prefix(pull))
+    with settings_for_test(timeline_engine="pull") as pull:
+        yield pull
 
 
 async def test_the_pull_engine_answers_from_neo4j_alone(api: Api, redis: Redis, settings: Settings) -> None:
