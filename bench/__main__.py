@@ -8,6 +8,7 @@ from bench.generate import Shape
 from bench.quality import SAMPLE
 from bench.soak import run_soak
 from bench.suite import run_discovery, run_suite
+from bench.weights import run_weights
 
 
 def main() -> None:
@@ -37,9 +38,15 @@ def main() -> None:
         action="store_true",
         help="leave whoToFollow out (quality and latency; the baselines stay), for when it is too slow to measure",
     )
+    commands.add_parser(
+        "weights", help="learn who-to-follow's ranking weights on held-out follows of the data set (bench/weights.py)"
+    )
     args = parser.parse_args()
     if args.command == "discovery":
         asyncio.run(run_discovery(args.seconds, args.quality_users, not args.no_who_to_follow))
+        return
+    if args.command == "weights":
+        asyncio.run(run_weights())
         return
     if args.command == "soak":
         asyncio.run(run_soak(args.minutes, args.rate, args.subscriptions))

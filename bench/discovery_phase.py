@@ -141,9 +141,11 @@ def discovery_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append((f"  {name} recall@10 / NDCG@10", f"{values['recall']:.3f} / {values['ndcg']:.3f}", ""))
     if "who_to_follow" in quality:
         wtf, popular, fof = quality["who_to_follow"], quality["popularity"], quality["friends_of_friends"]
+        active = quality["friends_of_friends_active"]
         rows += [
             ("  whoToFollow / popularity, NDCG@10", f"{wtf['ndcg'] / popular['ndcg']:.1f}x", ">= 2x"),
             ("  whoToFollow / friends-of-friends, NDCG@10", f"{wtf['ndcg'] / fof['ndcg']:.2f}x", "> 1x"),
+            ("  whoToFollow / friends-of-friends (active), NDCG@10", f"{wtf['ndcg'] / active['ndcg']:.2f}x", "> 1x"),
         ]
     else:
         rows.append(("  whoToFollow (quality and latency)", "left out (--no-who-to-follow)", ""))

@@ -1,18 +1,23 @@
 """Who-to-follow: candidates from the graph (graph/suggestions.py), ranked here, cached per viewer.
 
-The ranking adds, for each candidate:
-- ln(1 + mutual): seeds (the viewer's closest follows) that follow it, Twitter's circle of trust;
-- 1 when it follows the viewer, who does not follow back;
-- 0.7 ln(1 + interactions): the viewer's likes, retweets and replies of its tweets lately;
-- 0.5 per hashtag it shares with the viewer's latest tweets;
-- 0.3 log10(1 + followers): popularity, damped so that it decides only among equals;
-- minus 0.5 times the share of the inactivity limit since it last posted.
-The reason shown is the source that gave the most (the first listed on a tie). The list is cached
-for CACHE_SECONDS under the record cache's lease, and every follow, unfollow, dismissal and undo
-drops it through the outbox (so a change that committed drops it even if Redis was away).
+A candidate's score is a weighted sum of its features (`features`):
+- mutual: ln(1 + seeds, the viewer's closest follows, that follow it), Twitter's circle of trust;
+- follows_you: 1 when it follows the viewer, who does not follow back;
+- interactions: ln(1 + the viewer's recent likes, retweets and replies of its tweets);
+- shared_tags: the hashtags of the viewer's latest tweets it posts about;
+- popularity: log10(1 + followers);
+- idle: the share of the inactivity limit since it last posted.
+The KEPT best are then ranked again with exact mutual counts (the social proof counts them; the
+sources' own are bounded). WEIGHTS were learnt by logistic regression on held-out follows of the
+bench data (`./scripts/bench.sh weights`, bench/weights.py, which also scores them on other users
+beside the weights in use and plain friends-of-friends).
+The reason shown is the source whose term gave the most, or POPULAR when none gave. The list is
+cached for CACHE_SECONDS under the record cache's lease, and every follow, unfollow, dismissal and
+undo drops it through the outbox (so a change that committed drops it even if Redis was away).
 """
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -26,6 +31,7 @@ from feeds.record_cache import suggestions_cache
 from graph import suggestions
 from graph.records import Suggestion, Suggestions
 from graph.snowflake import first_id_at
+from resolvers.clients import Clients
 from resolvers.context import Context
 from resolvers.hydration import cached
 from resolvers.outbox import if_changed, relay_now
@@ -42,50 +48,80 @@ def bounds(expand: int) -> suggestions.Bounds:
     return suggestions.Bounds(expand=expand, per_seed=200, per_source=200, acts=200, tags=5, per_tag=200)
 
 
-def contributions(candidate: suggestions.Candidate) -> dict[str, float]:
-    """What each source gave the candidate's score, by the reason it would show."""
+# The reasons of the sources that find candidates by a feature; POPULAR is the rest's (cold start).
+REASONS = {"FOLLOWED_BY_FOLLOWS": "mutual", "FOLLOWS_YOU": "follows_you", "SHARED_INTERESTS": "shared_tags"}
+# Which way each feature may move a score: fitting never lets interactions lower one, say.
+SIGNS = {"mutual": 1, "follows_you": 1, "interactions": 1, "shared_tags": 1, "popularity": 1, "idle": -1}
+# Learnt (bench/weights.py); on the bench data interactions and popularity add nothing that mutual
+# follows do not already say, so they weigh 0, and popularity only orders equals (`ranked`).
+WEIGHTS = {
+    "mutual": 1.0,
+    "follows_you": 0.179,
+    "interactions": 0.0,
+    "shared_tags": 0.106,
+    "popularity": 0.0,
+    "idle": -0.056,
+}
+
+
+def features(candidate: suggestions.Candidate, now_ms: int) -> dict[str, float]:
     return {
-        "FOLLOWED_BY_FOLLOWS": math.log1p(candidate.mutual),
-        "FOLLOWS_YOU": 1.0 if candidate.follows_viewer else 0.0,
-        "SHARED_INTERESTS": 0.5 * candidate.shared_tags,
-        "POPULAR": 0.3 * math.log10(1 + candidate.followers),
+        "mutual": math.log1p(candidate.mutual),
+        "follows_you": 1.0 if candidate.follows_viewer else 0.0,
+        "interactions": math.log1p(candidate.interactions),
+        "shared_tags": float(candidate.shared_tags),
+        "popularity": math.log10(1 + candidate.followers),
+        "idle": min(max(now_ms - candidate.active_at_ms, 0) / INACTIVE_MS, 1.0),
     }
 
 
-def score(candidate: suggestions.Candidate, now_ms: int) -> float:
-    idle = min(max(now_ms - candidate.active_at_ms, 0) / INACTIVE_MS, 1.0)
-    return sum(contributions(candidate).values()) + 0.7 * math.log1p(candidate.interactions) - 0.5 * idle
+def score(candidate: suggestions.Candidate, now_ms: int, weights: dict[str, float] = WEIGHTS) -> float:
+    return sum(weights[name] * value for name, value in features(candidate, now_ms).items())
 
 
-def reason(candidate: suggestions.Candidate) -> str:
-    given = contributions(candidate)
-    return max(given, key=lambda name: given[name])  # the first listed wins a tie
+def reason(candidate: suggestions.Candidate, now_ms: int) -> str:
+    """The source whose term gave the most (the first listed on a tie); POPULAR when none gave."""
+    given = features(candidate, now_ms)
+    terms = {name: WEIGHTS[feature] * given[feature] for name, feature in REASONS.items()}
+    best = max(terms, key=terms.__getitem__)
+    return best if terms[best] > 0 else "POPULAR"
 
 
-def ranked(candidates: Sequence[suggestions.Candidate], now_ms: int) -> list[suggestions.Candidate]:
-    return sorted(candidates, key=lambda candidate: (-score(candidate, now_ms), candidate.user_id))
+def ranked(
+    candidates: Sequence[suggestions.Candidate], now_ms: int, weights: dict[str, float] = WEIGHTS
+) -> list[suggestions.Candidate]:
+    """Best score first; among equals, the most followed."""
+    return sorted(
+        candidates, key=lambda candidate: (-score(candidate, now_ms, weights), -candidate.followers, candidate.user_id)
+    )
+
+
+async def candidates(
+    clients: Clients, viewer_id: int, following: Sequence[int], popular: Sequence[int], now_ms: int
+) -> list[suggestions.Candidate]:
+    """Everyone the graph's sources find for the viewer, unranked."""
+    return await suggestions.candidates(
+        clients.neo4j,
+        viewer_id,
+        following,
+        popular,
+        bounds(clients.settings.suggestions_expand_follows),
+        active_since_ms=now_ms - INACTIVE_MS,
+        dismissed_since_id=first_id_at(now_ms - DISMISSAL_MS),
+    )
 
 
 async def compute(ctx: Context, viewer_id: int) -> Suggestions:
     now_ms = int(time.time() * 1000)
     clients = ctx.clients
     following = await ctx.following.load(viewer_id)
-    found = await suggestions.candidates(
-        clients.neo4j,
-        viewer_id,
-        following,
-        await popular_accounts(ctx, now_ms),
-        bounds(clients.settings.suggestions_expand_follows),
-        active_since_ms=now_ms - INACTIVE_MS,
-        dismissed_since_id=first_id_at(now_ms - DISMISSAL_MS),
-    )
-    best = ranked(found, now_ms)[:KEPT]
-    proofs = await suggestions.proofs(clients.neo4j, viewer_id, following, [c.user_id for c in best], PROOF_KEPT)
+    found = await candidates(clients, viewer_id, following, await popular_accounts(clients, now_ms), now_ms)
+    proofs, best = await exactly_ranked(clients, viewer_id, following, ranked(found, now_ms)[:KEPT], now_ms)
     items = tuple(
         Suggestion(
             user_id=candidate.user_id,
             mutual_count=proofs[candidate.user_id].mutual_count,
-            reason=reason(candidate),
+            reason=reason(candidate, now_ms),
             followed_by=proofs[candidate.user_id].followed_by,
         )
         for candidate in best
@@ -93,9 +129,23 @@ async def compute(ctx: Context, viewer_id: int) -> Suggestions:
     return Suggestions(id=viewer_id, items=items)
 
 
-async def popular_accounts(ctx: Context, now_ms: int) -> list[int]:
+async def exactly_ranked(
+    clients: Clients,
+    viewer_id: int,
+    following: Sequence[int],
+    kept: Sequence[suggestions.Candidate],
+    now_ms: int,
+    weights: dict[str, float] = WEIGHTS,
+) -> tuple[dict[int, suggestions.Proof], list[suggestions.Candidate]]:
+    """The kept candidates' social proof, and their order again with the exact mutual counts that
+    the proofs count anyway (the candidates' own are bounded: seeds expanded, follows read of each)."""
+    proofs = await suggestions.proofs(clients.neo4j, viewer_id, following, [c.user_id for c in kept], PROOF_KEPT)
+    exact = [dataclasses.replace(c, mutual=proofs[c.user_id].mutual_count) for c in kept]
+    return proofs, ranked(exact, now_ms, weights)
+
+
+async def popular_accounts(clients: Clients, now_ms: int) -> list[int]:
     """From Redis while kept there; else found in Neo4j (and kept, when Redis answers)."""
-    clients = ctx.clients
     try:
         kept = await cached_suggestions.popular(clients.redis, clients.keys)
     except RedisError:

@@ -7,6 +7,7 @@ accounts of other tests may fill the rest).
 """
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ from graph import suggestions
 from graph.follows import following_newest_first
 from graph.snowflake import EPOCH_MS, MS_DIVISOR
 from resolvers.ids import from_global_id
-from tests.conftest import Account, Api, RunCounter
+from settings import Settings
+from tests.conftest import Account, Api, RunCounter, settings_for_test
 
 WHO_TO_FOLLOW = """
 query($first: Int, $proof: Int) {
@@ -100,6 +102,28 @@ async def test_social_proof_is_the_same_read_from_either_side(
         ids["b"]: suggestions.Proof(1, (ids["a"],)),
         ids["viewer"]: suggestions.Proof(1, (ids["b"],)),
     }
+
+
+class TestOneFollowExpanded:
+    @pytest.fixture
+    def settings(self) -> Iterator[Settings]:
+        with settings_for_test(suggestions_expand_follows=1) as one:
+            yield one
+
+    def test_the_kept_are_ordered_by_exact_mutual_counts(self, api: Api) -> None:
+        """Only the newest follow, c, is expanded: x and y are found through it with one mutual
+        each, and the bounded counts would put y, the more followed, first. Their exact counts
+        (3 and 1) order them."""
+        viewer, a, b, c, x, y = (api.sign_up() for _ in range(6))
+        for account in (a, b, c):
+            api.follow(viewer, account)
+            api.follow(account, x)
+        api.follow(c, y)
+        for _ in range(5):
+            api.follow(api.sign_up(), y)
+        found = suggested(api, viewer)
+        assert (found[x.handle]["mutualCount"], found[y.handle]["mutualCount"]) == (3, 1)
+        assert found[x.handle]["rank"] < found[y.handle]["rank"]
 
 
 def test_never_the_viewer_nor_those_followed(api: Api) -> None:
