@@ -12,6 +12,7 @@ from graph.edges import edge_key
 from graph.outbox import After, Entry, write
 from graph.search import day_of
 from graph.snowflake import timestamp_ms
+from graph.tweets import ACTIVE_STEP_MS
 
 
 def retweet_key(user_id: int, original_id: int) -> str:
@@ -32,7 +33,8 @@ async def retweet(
             OPTIONAL MATCH (existing:Tweet {retweetKey: $key})
             FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
               CREATE (u)-[:POSTED]->(:Tweet {id: $id, authorId: $userId, text: '', hashtags: [], day: $day,
-                                             retweetKey: $key})-[:RETWEET_OF]->(o)
+                                             retweetKey: $key})-[:RETWEET_OF]->(o))
+            FOREACH (_ IN CASE WHEN existing IS NULL AND u.activeAt < timestamp() - $activeStepMs THEN [1] ELSE [] END |
               SET u.activeAt = timestamp())
             RETURN coalesce(existing.id, $id) AS id, existing IS NULL AS created
             """,
@@ -41,6 +43,7 @@ async def retweet(
             key=key,
             id=new_id,
             day=day_of(timestamp_ms(new_id)),
+            activeStepMs=ACTIVE_STEP_MS,
         )
         row = await result.single()
         if row is None:

@@ -20,6 +20,10 @@ from graph.records import Page, TweetRecord
 from graph.search import DAY_MS, day_of
 from graph.snowflake import EPOCH_MS, MS_DIVISOR, timestamp_ms
 
+# An author's activeAt (who-to-follow's inactivity filter, 60 days) moves at most this often: setting
+# it takes the author's node lock, which would make one author's concurrent posts wait in turn.
+ACTIVE_STEP_MS = 3_600_000
+
 TWEET_PROJECTION = """
 t {
   .id, .authorId, .text, .editedAt, .hashtags, .answersUserId,
@@ -142,8 +146,11 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         MATCH (a:User {id: $authorId})
         CREATE (a)-[:POSTED]->(t:Tweet {id: $id, authorId: $authorId, text: $text, hashtags: $hashtags,
                                        day: $day, idempotencyToken: $token})
-        SET a.activeAt = timestamp()
         WITH a, t
+        CALL (a) {
+          WITH a WHERE a.activeAt < timestamp() - $activeStepMs
+          SET a.activeAt = timestamp()
+        }
         CALL (t) {
           MATCH (p:Tweet {id: $inReplyToId})
           CREATE (t)-[:REPLY_TO]->(p)
@@ -168,6 +175,7 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
         inReplyToId=tweet.in_reply_to_id,
         mediaIds=list(tweet.media_ids),
         token=token,
+        activeStepMs=ACTIVE_STEP_MS,
     )
     if await result.single() is None:
         raise NotFound("no such author")

@@ -196,6 +196,31 @@ async def test_inactive_accounts_are_left_out_until_they_post(api: Api, neo4j: A
     assert x.handle in suggested(api, viewer)
 
 
+@pytest.mark.parametrize("act", ["tweet", "retweet"])
+async def test_posting_moves_activity_at_most_hourly(api: Api, neo4j: AsyncDriver, act: str) -> None:
+    """Moving activeAt takes the author's node lock, which would make an author's concurrent posts
+    wait in turn: a post moves it only when it is an hour old or more."""
+    author, other = api.sign_up(), api.sign_up()
+    author_id = from_global_id(author.id, "User")
+
+    async def post_after(idle_ms: int) -> tuple[int, int]:
+        """(activeAt before, after) a post by an author idle for idle_ms."""
+        before = int(time.time() * 1000) - idle_ms
+        await neo4j.execute_query("MATCH (u:User {id: $id}) SET u.activeAt = $at", id=author_id, at=before)
+        if act == "tweet":
+            api.tweet(author, "still here")
+        else:
+            original = api.tweet(other, "hi")
+            api.data("mutation($id: ID!) { retweet(tweetId: $id) { id } }", {"id": original}, author.token)
+        records, _, _ = await neo4j.execute_query("MATCH (u:User {id: $id}) RETURN u.activeAt AS at", id=author_id)
+        return before, records[0]["at"]
+
+    before, after = await post_after(30 * 60_000)
+    assert after == before
+    before, after = await post_after(61 * 60_000)
+    assert after > before + 60 * 60_000
+
+
 def test_a_new_user_gets_popular_accounts(api: Api) -> None:
     star = api.sign_up()
     for _ in range(3):
