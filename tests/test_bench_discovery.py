@@ -1,4 +1,4 @@
-"""The discovery benchmark's arithmetic and generator pieces, on hand-made inputs (bench/quality.py,
+"""The discovery benchmark's arithmetic and generator pieces, on hand-made inputs (bench/quality.py, bench/weights.py,
 bench/generate.py): the figures it reports are only as good as these."""
 
 import math
@@ -9,6 +9,8 @@ import pytest
 
 from bench.generate import HEAVY_FOLLOWING, Shape, communities, follow_edges, weighted_pick, zipf
 from bench.quality import Edge, choose_hidden, ndcg_at, popular_for, recall_at, score
+from bench.weights import Sample, fit
+from graph.suggestions import Candidate
 
 
 def test_recall_counts_the_hidden_follows_found_in_the_first_k() -> None:
@@ -74,3 +76,25 @@ def test_zipf_is_a_decreasing_distribution() -> None:
     probabilities = zipf(100)
     assert probabilities.sum() == pytest.approx(1.0)
     assert np.all(np.diff(probabilities) < 0)
+
+
+def test_fitting_leaves_out_a_feature_against_its_sign() -> None:
+    """Interactions may only raise a score: where they mark the accounts not followed, they fit at 0
+    and the rest is fitted without them."""
+    rng = random.Random(5)
+    now_ms = 1_800_000_000_000
+    candidates = [
+        Candidate(
+            user_id=i,
+            mutual=rng.randint(2, 6) if i % 2 == 0 else rng.randint(0, 3),
+            follows_viewer=False,
+            shared_tags=0,
+            interactions=0 if i % 2 == 0 else rng.randint(1, 5),
+            followers=100,
+            active_at_ms=now_ms,
+        )
+        for i in range(400)
+    ]
+    hidden = {c.user_id for c in candidates if c.user_id % 2 == 0}
+    weights = fit({1: Sample(candidates, {c.user_id: c.mutual for c in candidates}, hidden)}, now_ms)
+    assert (weights["mutual"], weights["interactions"]) == (1.0, 0.0)
