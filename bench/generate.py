@@ -189,12 +189,14 @@ async def generate(driver: AsyncDriver, shape: Shape, password_hash: str) -> flo
     names = [
         f"{FIRST_NAMES[i % len(FIRST_NAMES)]} {LAST_NAMES[(i // 7) % len(LAST_NAMES)]}" for i in range(shape.users)
     ]
+    sources, targets = follow_edges(shape, community, rng)
+    followers = np.bincount(targets, minlength=shape.users)
     await run_batches(
         driver,
         """
         UNWIND $rows AS row
         CREATE (:User {id: row.id, handle: row.handle, handleLower: row.handle, displayName: row.name,
-                       nameKey: row.key, activeAt: row.activeAt, bio: '', passwordHash: $hash})
+                       nameKey: row.key, activeAt: row.activeAt, reach: row.reach, bio: '', passwordHash: $hash})
         """,
         [
             {
@@ -203,13 +205,13 @@ async def generate(driver: AsyncDriver, shape: Shape, password_hash: str) -> flo
                 "name": names[i],
                 "key": fold(names[i]),
                 "activeAt": int(active_at[i]),
+                "reach": str(len(str(followers[i]))),
             }
             for i, user_id in enumerate(user_ids)
         ],
         "users",
         hash=password_hash,
     )
-    sources, targets = follow_edges(shape, community, rng)
     edge_ids = snowflakes(sources.size, rng)
     order = rng.permutation(sources.size)
     await run_batches(

@@ -21,6 +21,12 @@ class EdgeKind:
     start: str
     type: str
     end: str
+    # Cypher run on the end node `b` in the change's own transaction, after it (say, a tier kept on it).
+    then: str = ""
+
+    def then_clause(self, carried: str) -> str:
+        """`then` as a subquery, carrying `carried` (the variables the query returns) past it."""
+        return f"WITH b, {carried} CALL (b) {{ {self.then} }}" if self.then else ""
 
 
 def edge_key(start_id: int, end_id: int) -> str:
@@ -47,6 +53,7 @@ async def create_once(
             OPTIONAL MATCH ()-[existing:{edge_type} {{key: $key}}]->()
             FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
               CREATE (a)-[:{edge_type} {{key: $key, id: $edgeId}}]->(b))
+            {kind.then_clause("existing")}
             RETURN existing IS NULL AS created
             """,
             start=start_id,
@@ -79,6 +86,7 @@ async def delete_once(
             MATCH (b:{end_label} {{id: $end}})
             OPTIONAL MATCH ()-[edge:{edge_type} {{key: $key}}]->()
             DELETE edge
+            {kind.then_clause("edge")}
             RETURN edge IS NOT NULL AS removed
             """,
             end=end_id,

@@ -14,7 +14,15 @@ from graph.outbox import After, Entry
 from graph.pages import fetch_page
 from graph.records import Page
 
-FOLLOWS = EdgeKind("User", "FOLLOWS", "User")
+# A user's reach is the number of digits of their follower count ('1' up to 9 followers, '2' up to
+# 99...), indexed for typeahead (graph/search.py), which reads the widest reaches first. It is set
+# only when it changes, so a follow takes the followee's node lock only then.
+REACH = """
+WITH b, toString(size(toString(COUNT { (b)<-[:FOLLOWS]-() }))) AS reach
+WHERE b.reach IS NULL OR b.reach <> reach
+SET b.reach = reach
+"""
+FOLLOWS = EdgeKind("User", "FOLLOWS", "User", then=REACH)
 
 
 def follow_key(follower_id: int, followee_id: int) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from neo4j import AsyncDriver
 
 from graph.tweets import fill_tweet_days
-from graph.users import fill_active_at, fill_name_keys
+from graph.users import fill_active_at, fill_name_keys, fill_reach
 
 # Uniqueness on every id, and on the lower-cased handle so that "Ada" and "ada" collide;
 # on the keys that make follows, likes, retweets, idempotent posts and notifications happen at most once.
@@ -38,8 +38,10 @@ MIGRATIONS: tuple[str, ...] = (
     "DROP INDEX user_search IF EXISTS",
     "CREATE FULLTEXT INDEX tweet_search IF NOT EXISTS FOR (t:Tweet) ON EACH [t.text, t.day]"
     " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
-    # Typeahead: handles and display names folded in Python (graph/folding.py), no stop words dropped.
-    "CREATE FULLTEXT INDEX user_typeahead IF NOT EXISTS FOR (u:User) ON EACH [u.handleLower, u.nameKey]"
+    # Typeahead: handles and display names folded in Python (graph/folding.py), no stop words dropped,
+    # and each user's reach (graph/follows.py), read widest first. It replaces user_typeahead.
+    "DROP INDEX user_typeahead IF EXISTS",
+    "CREATE FULLTEXT INDEX user_lookup IF NOT EXISTS FOR (u:User) ON EACH [u.handleLower, u.nameKey, u.reach]"
     " OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}",
 )
 
@@ -58,6 +60,7 @@ DATA_MIGRATIONS: tuple[tuple[str, Callable[[AsyncDriver], Awaitable[None]]], ...
     ("users-name-keys", fill_name_keys),
     ("users-active-at", fill_active_at),
     ("tweets-days", fill_tweet_days),
+    ("users-reach", fill_reach),
 )
 
 

@@ -189,18 +189,32 @@ async def tweets_page(
 LUCENE_SPECIAL = frozenset('+-&|!(){}[]^"~*?:\\/ ')
 
 # A short prefix can match most accounts: the ranking reads at most this many of the index's matches
-# (plus the exact handle), in the index's order, so that typing one letter costs what three do.
-USERS_SCANNED = 1000
+# (plus the exact handle and the viewer's newest follows that match), the widest reaches first
+# (graph/follows.py: a reach is the number of digits of the follower count), so that typing one
+# letter costs what three do and still finds the most followed.
+USERS_SCANNED = 200
+REACHES = [str(digits) for digits in range(10, 0, -1)]
 
 # Users: the typed words must each start a word of the handle or of the folded display name.
 # The exact handle comes first; then match (on the handle counts twice) times popularity
 # (log10 of followers, as Mastodon ranks accounts), doubled for accounts the viewer follows.
 USERS_PAGE = """
 CALL () {
-  CALL db.index.fulltext.queryNodes('user_typeahead', $lucene, {limit: $scanned}) YIELD node
+  UNWIND $reaches AS reach
+  CALL (reach) {
+    CALL db.index.fulltext.queryNodes('user_lookup', $lucene + ' +reach:' + reach, {limit: $scanned}) YIELD node
+    RETURN node
+  }
+  WITH node LIMIT $scanned
   RETURN node AS u
   UNION
   MATCH (u:User {handleLower: $exact})
+  RETURN u
+  UNION
+  UNWIND $following[..$scanned] AS followedId
+  MATCH (u:User {id: followedId})
+  WHERE all(word IN $words WHERE u.handleLower STARTS WITH word
+                            OR any(part IN split(u.nameKey, ' ') WHERE part STARTS WITH word))
   RETURN u
 }
 WITH u, u.handleLower = $exact AS exact, u.handleLower STARTS WITH $words[0] AS onHandle,
@@ -225,7 +239,8 @@ async def users_page(
         driver,
         USERS_PAGE,
         limit,
-        lucene=" ".join(f"+{_lucene_prefix(word)}" for word in words),
+        lucene=" ".join(f"+(handleLower:{_lucene_prefix(word)} nameKey:{_lucene_prefix(word)})" for word in words),
+        reaches=REACHES,
         exact=words[0] if len(words) == 1 else "",
         words=list(words),
         following=list(following),

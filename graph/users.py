@@ -48,7 +48,7 @@ async def create_user(
             f"""
             CREATE (u:User {{id: $id, handle: $handle, handleLower: toLower($handle),
                              displayName: $displayName, nameKey: $nameKey, bio: '', passwordHash: $passwordHash,
-                             activeAt: timestamp()}})
+                             activeAt: timestamp(), reach: '1'}})
             RETURN {USER_PROJECTION} AS user
             """,
             id=user_id,
@@ -152,6 +152,21 @@ async def fill_name_keys(driver: AsyncDriver, batch: int = 5_000) -> None:
             "UNWIND $rows AS row MATCH (u:User {id: row.id}) SET u.nameKey = row.key",
             rows=[{"id": record["id"], "key": fold(record["name"] or "")} for record in records],
         )
+
+
+async def fill_reach(driver: AsyncDriver) -> None:
+    """Users made before reach was kept get it (a migration step; graph/follows.py keeps it since)."""
+    while True:
+        records, _, _ = await driver.execute_query(
+            """
+            MATCH (u:User) WHERE u.reach IS NULL
+            WITH u LIMIT 5000
+            SET u.reach = toString(size(toString(COUNT { (u)<-[:FOLLOWS]-() })))
+            RETURN count(*) AS filled
+            """
+        )
+        if records[0]["filled"] == 0:
+            return
 
 
 async def fill_active_at(driver: AsyncDriver) -> None:

@@ -20,8 +20,9 @@ async def test_migrations_run_twice(neo4j: AsyncDriver) -> None:
         "SHOW FULLTEXT INDEXES YIELD name, state RETURN collect([name, state]) AS indexes"
     )
     indexes = {tuple(i) for i in records[0]["indexes"]}
-    assert {("tweet_search", "ONLINE"), ("user_typeahead", "ONLINE")} <= indexes
-    assert not {name for name, _ in indexes} & {"tweet_text", "user_search"}, "the indexes they replace are gone"
+    assert {("tweet_search", "ONLINE"), ("user_lookup", "ONLINE")} <= indexes
+    replaced = {"tweet_text", "user_search", "user_typeahead"}
+    assert not {name for name, _ in indexes} & replaced, "the indexes they replace are gone"
 
 
 async def test_lower_cased_handle_is_unique(neo4j: AsyncDriver, run_id: str) -> None:
@@ -39,16 +40,19 @@ OLD_SHAPED = """
 CREATE (u:User {id: $userId, handleLower: $handle, displayName: 'Ádá Lóvelace'})
 CREATE (u)-[:POSTED]->(t:Tweet {id: $tweetId, authorId: $userId, text: 'first'})
 CREATE (u)-[:POSTED]->(r:Tweet {id: $replyId, authorId: $userId, text: 'second'})-[:REPLY_TO]->(t)
+WITH u UNWIND range(1, 10) AS n
+CREATE (u)<-[:FOLLOWS]-(:User {id: $userId + n})
 """
 FILLED = """
 MATCH (u:User {id: $userId})-[:POSTED]->(t:Tweet {id: $tweetId}), (r:Tweet {id: $replyId})
-RETURN u.nameKey AS nameKey, u.activeAt AS activeAt, t.day AS day, r.answersUserId AS answers
+RETURN u.nameKey AS nameKey, u.activeAt AS activeAt, u.reach AS reach, t.day AS day, r.answersUserId AS answers
 """
 
 
 async def test_data_migrations_bring_old_records_up_to_date_once(neo4j: AsyncDriver, run_id: str) -> None:
-    """A user, a tweet and a reply as older versions wrote them: the data migrations give them
-    what this version reads. Once each has run, start-ups skip it (they would scan every node)."""
+    """A user (followed by ten), a tweet and a reply as older versions wrote them: the data
+    migrations give them what this version reads. Once each has run, start-ups skip it (they would
+    scan every node)."""
     posted_ms = 1_750_000_000_000 + secrets.randbelow(10**9)
     user_id, tweet_id = first_id_at(posted_ms - 1000), first_id_at(posted_ms)
     ids = {"userId": user_id, "tweetId": tweet_id, "replyId": tweet_id + 1}
@@ -60,6 +64,7 @@ async def test_data_migrations_bring_old_records_up_to_date_once(neo4j: AsyncDri
         assert records[0].data() == {
             "nameKey": "ada lovelace",
             "activeAt": posted_ms,
+            "reach": "2",
             "day": day_of(posted_ms),
             "answers": user_id,
         }
@@ -70,3 +75,4 @@ async def test_data_migrations_bring_old_records_up_to_date_once(neo4j: AsyncDri
         assert records[0]["day"] is None
     finally:
         await neo4j.execute_query("MATCH (u:User {id: $userId})-[:POSTED]->(t:Tweet) DETACH DELETE u, t", ids)
+        await neo4j.execute_query("MATCH (f:User) WHERE $userId < f.id <= $userId + 10 DETACH DELETE f", ids)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from neo4j import AsyncDriver
 
+from graph import search
 from resolvers.ids import from_global_id
 from tests.conftest import Account, Api, leaks
 
@@ -300,6 +301,34 @@ def test_users_rank_exact_handle_then_followers_with_follows_boosted(api: Api) -
         edge["node"]["id"] for edge in api.data(SEARCH_USERS, {"q": m})["searchUsers"]["edges"]
     ]
     assert len(split) == 3
+
+
+async def test_typeahead_reads_the_widest_reach_first(
+    api: Api, neo4j: AsyncDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A short prefix can match more accounts than are read: the most followed, made last, is read
+    first all the same, and a followed account that no read reached is still found. Reach follows
+    each follow and unfollow."""
+    m = marker()[:9]
+    plain = [api.sign_up(f"{m}{n}") for n in range(3)]
+    star, viewer = api.sign_up(f"{m}star"), api.sign_up()
+    fans = [api.sign_up() for _ in range(10)]
+    for fan in fans:
+        api.follow(fan, star)
+
+    async def reach() -> str:
+        records, _, _ = await neo4j.execute_query(
+            "MATCH (u:User {id: $id}) RETURN u.reach AS reach", id=from_global_id(star.id, "User")
+        )
+        return str(records[0]["reach"])
+
+    assert await reach() == "2"
+    monkeypatch.setattr(search, "USERS_SCANNED", 1)
+    assert handles(api, m) == [star.handle]
+    api.follow(viewer, plain[0])
+    assert handles(api, m, viewer.token) == [plain[0].handle, star.handle], "the follow boosted above the star"
+    api.data("mutation($id: ID!) { unfollow(userId: $id) { id } }", {"id": star.id}, fans[0].token)
+    assert await reach() == "1"
 
 
 async def test_latest_reads_back_through_slices_of_days(api: Api, neo4j: AsyncDriver) -> None:
