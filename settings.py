@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     neo4j_scheme: Literal["neo4j", "bolt"] = "neo4j"
     neo4j_user: str = "neo4j"
     neo4j_password: str = "chirp-dev-password"
+    # Transactions one process runs in Neo4j at once; the rest wait for a connection. More than the
+    # server's cores only spin: 90 concurrent tweets on 2 cores spent seconds retrying the unique
+    # index checks of their creates while the one that held the page waited for a core.
+    neo4j_max_connections: int = Field(default=16, ge=1, le=1000)
 
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379

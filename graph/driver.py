@@ -22,6 +22,7 @@ def open_driver(settings: Settings) -> AsyncDriver:
     return AsyncGraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_user, settings.neo4j_password),
+        max_connection_pool_size=settings.neo4j_max_connections,
         connection_acquisition_timeout=max(POOL_WAIT_SECONDS, timeout),
         connection_timeout=timeout,
         max_transaction_retry_time=timeout / 2,

@@ -4,6 +4,7 @@ keep working, /readyz names what is missing, and once it is back everything reco
 restart. Then the same under a steady mixed load, each service in turn away for a while: every
 request answered, and no acknowledged write missing afterwards."""
 
+import asyncio
 import logging
 import random
 import threading
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+import graph.driver
 from app import create_app
 from settings import Budget, Settings
 from tests.conftest import Account, Api, RedisProcess, drain, isolated_settings
@@ -303,3 +305,21 @@ def test_faults_under_load_lose_no_acknowledged_write(tmp_path: Path) -> None:
                 likers[tweet] = likers.get(tweet, 0) + 1
             for tweet, count in likers.items():
                 assert api.data(TWEET, {"id": tweet})["tweet"]["likeCount"] >= count
+
+
+async def test_a_process_runs_at_most_its_share_of_neo4j_transactions_at_once() -> None:
+    """NEO4J_MAX_CONNECTIONS caps the transactions a process has in Neo4j: one more waits for a
+    connection (on 2 cores, a burst beyond the cores only spun) and runs once one is free."""
+    driver = graph.driver.open_driver(isolated_settings(neo4j_max_connections=1))
+    try:
+        async with driver.session() as holding:
+            held = await holding.begin_transaction()
+            await held.run("RETURN 1")
+            waiting = asyncio.create_task(driver.execute_query("RETURN 2 AS two"))
+            await asyncio.sleep(0.5)
+            assert not waiting.done(), "a second transaction ran beside the first"
+            await held.rollback()
+        records, _, _ = await asyncio.wait_for(waiting, 5)
+        assert records[0]["two"] == 2
+    finally:
+        await driver.close()
