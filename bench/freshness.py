@@ -1,7 +1,8 @@
 """Search freshness: from createTweet returning to the tweet being found by searchTweets, while
-bench users post at a fixed rate. Every post of a run carries the run's own word, and one poller
-searches for that word (newest first) every POLL_MS, noting when each tweet first shows up: the
-searching costs the server the same whatever the posting rate."""
+bench users post at a fixed rate (after as many seconds of posting, uncounted, as latency_at warms
+up). Every post of a run carries the run's own word, and one poller searches for that word (newest
+first) every POLL_MS, noting when each tweet first shows up: the searching costs the server the
+same whatever the posting rate."""
 
 import asyncio
 import secrets
@@ -28,7 +29,34 @@ class Freshness:
     p99_ms: float
 
 
-async def freshness(base_url: str, tokens: list[str], rate: float, seconds: float) -> Freshness:
+async def create(client: httpx.AsyncClient, token: str, text: str) -> str | None:
+    """The new tweet's id, or None when createTweet failed (say, a service timed out)."""
+    try:
+        response = await client.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"input": {"text": text}}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.TransportError:
+        return None
+    data = response.json().get("data")
+    return data["createTweet"]["id"] if data else None
+
+
+async def warm_up(client: httpx.AsyncClient, tokens: list[str], rate: float, count: int) -> None:
+    """Posts at the rate, uncounted: a process's first posts pay for its cold paths and connections."""
+    start = time.perf_counter()
+
+    async def post(index: int) -> None:
+        await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
+        await create(client, tokens[index % len(tokens)], f"warming up, {index}")
+
+    await asyncio.gather(*(post(index) for index in range(count)))
+
+
+async def freshness(
+    base_url: str, tokens: list[str], rate: float, seconds: float, warmup_seconds: float = 3.0
+) -> Freshness:
     """tokens: the posters', taken in turn."""
     word = f"fresh{secrets.token_hex(4)}"
     count = int(rate * seconds)
@@ -37,21 +65,17 @@ async def freshness(base_url: str, tokens: list[str], rate: float, seconds: floa
     failed = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        await warm_up(client, tokens, rate, int(rate * warmup_seconds))
         start = time.perf_counter()
 
         async def post(index: int) -> None:
             nonlocal failed
             await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
-            response = await client.post(
-                "/graphql",
-                json={"query": CREATE, "variables": {"input": {"text": f"is {word} findable yet, {index}"}}},
-                headers={"Authorization": f"Bearer {tokens[index % len(tokens)]}"},
-            )
-            data = response.json().get("data")
-            if data:
-                returned[data["createTweet"]["id"]] = time.perf_counter()
-            else:  # createTweet failed (say, a service timed out): it counts as never found
+            tweet = await create(client, tokens[index % len(tokens)], f"is {word} findable yet, {index}")
+            if tweet is None:  # counts as never found
                 failed += 1
+            else:
+                returned[tweet] = time.perf_counter()
 
         headers = {"Authorization": f"Bearer {tokens[0]}"}
 
