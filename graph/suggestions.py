@@ -84,7 +84,13 @@ CALL (acted) {{
 CALL (v, seeds, dismissed) {{
   CALL (v, seeds, dismissed) {{
     UNWIND seeds AS x
-    CALL (x) {{ MATCH (x)-[g:FOLLOWS]->(c:User) RETURN c ORDER BY g.id DESC LIMIT $perSeed }}
+    CALL (x) {{  // its newest perSeed follows: all of them, unsorted, when it has no more
+      WITH x WHERE COUNT {{ (x)-[:FOLLOWS]->() }} <= $perSeed
+      MATCH (x)-[:FOLLOWS]->(c:User) RETURN c
+      UNION ALL
+      WITH x WHERE COUNT {{ (x)-[:FOLLOWS]->() }} > $perSeed
+      MATCH (x)-[g:FOLLOWS]->(c:User) RETURN c ORDER BY g.id DESC LIMIT $perSeed
+    }}
     WITH v, dismissed, c, count(*) AS mutual ORDER BY mutual DESC
     WHERE {ELIGIBLE}
     RETURN c, mutual, 0 AS followsViewer, 0 AS tags LIMIT $perSource

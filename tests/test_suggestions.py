@@ -126,6 +126,31 @@ class TestOneFollowExpanded:
         assert found[x.handle]["rank"] < found[y.handle]["rank"]
 
 
+@pytest.mark.parametrize(("per_seed", "expected"), [(1, {"newer"}), (2, {"older", "newer"})])
+async def test_each_follow_expanded_gives_its_newest_follows(
+    api: Api, neo4j: AsyncDriver, per_seed: int, expected: set[str]
+) -> None:
+    """A follow that follows more than per_seed accounts gives only its newest per_seed."""
+    viewer, seed = api.sign_up(), api.sign_up()
+    accounts = {"older": api.sign_up(), "newer": api.sign_up()}
+    api.follow(viewer, seed)
+    api.follow(seed, accounts["older"])
+    api.follow(seed, accounts["newer"])
+    viewer_id = from_global_id(viewer.id, "User")
+    bounds = suggestions.Bounds(expand=10, per_seed=per_seed, per_source=10, acts=10, tags=1, per_tag=10)
+    found = await suggestions.candidates(
+        neo4j,
+        viewer_id,
+        await following_newest_first(neo4j, viewer_id),
+        [],
+        bounds,
+        active_since_ms=0,
+        dismissed_since_id=0,
+    )
+    ids = {from_global_id(account.id, "User"): name for name, account in accounts.items()}
+    assert {ids[c.user_id] for c in found if c.user_id in ids} == expected
+
+
 def test_never_the_viewer_nor_those_followed(api: Api) -> None:
     people = circle(api)
     found = suggested(api, people["viewer"])
