@@ -135,13 +135,12 @@ async def exactly_ranked(
     following: Sequence[int],
     kept: Sequence[suggestions.Candidate],
     now_ms: int,
-    weights: dict[str, float] = WEIGHTS,
 ) -> tuple[dict[int, suggestions.Proof], list[suggestions.Candidate]]:
     """The kept candidates' social proof, and their order again with the exact mutual counts that
     the proofs count anyway (the candidates' own are bounded: seeds expanded, follows read of each)."""
     proofs = await suggestions.proofs(clients.neo4j, viewer_id, following, [c.user_id for c in kept], PROOF_KEPT)
     exact = [dataclasses.replace(c, mutual=proofs[c.user_id].mutual_count) for c in kept]
-    return proofs, ranked(exact, now_ms, weights)
+    return proofs, ranked(exact, now_ms)
 
 
 async def popular_accounts(clients: Clients, now_ms: int) -> list[int]:
