@@ -14,11 +14,16 @@ from graph.outbox import After, Entry
 from graph.pages import fetch_page
 from graph.records import Page
 
-# A user's reach is the number of digits of their follower count ('1' up to 9 followers, '2' up to
-# 99...), indexed for typeahead (graph/search.py), which reads the widest reaches first. It is set
-# only when it changes, so a follow takes the followee's node lock only then.
-REACH = """
-WITH b, toString(size(toString(COUNT { (b)<-[:FOLLOWS]-() }))) AS reach
+
+def reach_of(user: str) -> str:
+    """A user's reach: the number of digits of their follower count ('1' up to 9 followers, '2' up
+    to 99...), indexed for typeahead (graph/search.py), which reads the widest reaches first."""
+    return f"toString(size(toString(COUNT {{ ({user})<-[:FOLLOWS]-() }})))"
+
+
+# Set only when it changes, so a follow takes the followee's node lock only then.
+REACH = f"""
+WITH b, {reach_of("b")} AS reach
 WHERE b.reach IS NULL OR b.reach <> reach
 SET b.reach = reach
 """

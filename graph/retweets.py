@@ -34,8 +34,11 @@ async def retweet(
             FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
               CREATE (u)-[:POSTED]->(:Tweet {id: $id, authorId: $userId, text: '', hashtags: [], day: $day,
                                              retweetKey: $key})-[:RETWEET_OF]->(o))
-            FOREACH (_ IN CASE WHEN existing IS NULL AND u.activeAt < timestamp() - $activeStepMs THEN [1] ELSE [] END |
-              SET u.activeAt = timestamp())
+            WITH u, existing
+            CALL (u, existing) {
+              WITH u, existing WHERE existing IS NULL AND coalesce(u.activeAt, 0) < timestamp() - $activeStepMs
+              SET u.activeAt = timestamp()
+            }
             RETURN coalesce(existing.id, $id) AS id, existing IS NULL AS created
             """,
             userId=user_id,

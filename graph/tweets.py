@@ -148,7 +148,7 @@ async def _create_tweet(tx: AsyncManagedTransaction, tweet: NewTweet, token: str
                                        day: $day, idempotencyToken: $token})
         WITH a, t
         CALL (a) {
-          WITH a WHERE a.activeAt < timestamp() - $activeStepMs
+          WITH a WHERE coalesce(a.activeAt, 0) < timestamp() - $activeStepMs
           SET a.activeAt = timestamp()
         }
         CALL (t) {

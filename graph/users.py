@@ -9,6 +9,7 @@ from neo4j.exceptions import ConstraintError
 
 from errors import Conflict, NotFound
 from graph.folding import fold
+from graph.follows import reach_of
 from graph.lookup import records_by_ids
 from graph.outbox import After, Entry, write
 from graph.records import UserRecord
@@ -158,10 +159,10 @@ async def fill_reach(driver: AsyncDriver) -> None:
     """Users made before reach was kept get it (a migration step; graph/follows.py keeps it since)."""
     while True:
         records, _, _ = await driver.execute_query(
-            """
+            f"""
             MATCH (u:User) WHERE u.reach IS NULL
             WITH u LIMIT 5000
-            SET u.reach = toString(size(toString(COUNT { (u)<-[:FOLLOWS]-() })))
+            SET u.reach = {reach_of("u")}
             RETURN count(*) AS filled
             """
         )
