@@ -171,9 +171,11 @@ async def who_to_follow(ctx: Context, first: int | None) -> list[Suggestion]:
         clients, suggestions_cache(clients.keys.suggestions), [viewer_id], fetch, ttl_seconds=CACHE_SECONDS
     )
     # An account that opted out since the list was cached leaves it at once: its record, which the
-    # answer shows anyway, says so.
+    # answer shows anyway, says so. The cached social proof of the first `size` is loaded with them,
+    # in the same fetch: followedBy(first: 3) finds those records in the loader.
     items = found[viewer_id].items
-    records = await ctx.users.load_batch([item.user_id for item in items])
+    proof_ids = [user_id for item in items[:size] for user_id in item.followed_by]
+    records = await ctx.users.load_batch([item.user_id for item in items] + proof_ids)
     shown = [item for item in items if item.user_id in records and records[item.user_id].discoverable]
     return shown[:size]
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from neo4j import AsyncDriver
+from redis.asyncio import Redis
 
+from feeds.keys import Keys
 from graph import suggestions
 from graph.follows import following_newest_first
 from graph.snowflake import EPOCH_MS, MS_DIVISOR
@@ -83,6 +85,26 @@ def test_social_proof_beyond_the_cached_costs_the_same_for_any_number_of_suggest
 
     queries(4)  # computes and caches the list
     assert queries(4) == queries(1)
+
+
+async def test_cached_suggestions_and_their_proof_come_in_one_fetch(
+    api: Api, redis: Redis, settings: Settings, bolt_runs: RunCounter
+) -> None:
+    """With the list cached but no user record, the suggested accounts and their cached social
+    proof are read in one Neo4j query, not one for the suggestions and another for the proof."""
+    viewer, *follows = (api.sign_up() for _ in range(4))
+    accounts = [api.sign_up() for _ in range(2)]
+    for follow in follows:
+        api.follow(viewer, follow)
+        for account in accounts:
+            api.follow(follow, account)
+    api.data(WHO_TO_FOLLOW, {"first": 2, "proof": 3}, viewer.token)  # computes and caches the list
+    keys = Keys(settings.redis_prefix)
+    await redis.delete(*(keys.user(from_global_id(account.id, "User")) for account in [*follows, *accounts]))
+    bolt_runs.runs = 0
+    items = api.data(WHO_TO_FOLLOW, {"first": 2, "proof": 3}, viewer.token)["whoToFollow"]
+    assert [len(item["followedBy"]) for item in items] == [3, 3]
+    assert bolt_runs.runs == 1
 
 
 @pytest.mark.parametrize("reads_per_follow", [0, 1_000_000], ids=["viewer side", "candidate side"])
