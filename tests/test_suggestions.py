@@ -50,6 +50,19 @@ def circle(api: Api) -> dict[str, Account]:
     return people
 
 
+def everyone_follows(api: Api, follows: int, accounts: int) -> tuple[Account, list[Account], list[Account]]:
+    """(viewer, their follows, accounts): the viewer follows each of `follows` new users, and each
+    of those follows every one of `accounts` new users."""
+    viewer = api.sign_up()
+    followed = [api.sign_up() for _ in range(follows)]
+    suggested_accounts = [api.sign_up() for _ in range(accounts)]
+    for follow in followed:
+        api.follow(viewer, follow)
+        for account in suggested_accounts:
+            api.follow(follow, account)
+    return viewer, followed, suggested_accounts
+
+
 def test_friends_of_friends_with_mutual_count_and_social_proof(api: Api) -> None:
     people = circle(api)
     found = suggested(api, people["viewer"])
@@ -70,12 +83,7 @@ def test_social_proof_beyond_the_cached_costs_the_same_for_any_number_of_suggest
     """Four accounts each followed by four of the viewer's follows, more than the three proofs
     cached: their followedBy(first: 10) is read in one query for all of them, on a follow list read
     once per request."""
-    viewer, *follows = (api.sign_up() for _ in range(5))
-    accounts = [api.sign_up() for _ in range(4)]
-    for follow in follows:
-        api.follow(viewer, follow)
-        for account in accounts:
-            api.follow(follow, account)
+    viewer, _, _ = everyone_follows(api, follows=4, accounts=4)
 
     def queries(first: int) -> int:
         bolt_runs.runs = 0
@@ -92,12 +100,7 @@ async def test_cached_suggestions_and_their_proof_come_in_one_fetch(
 ) -> None:
     """With the list cached but no user record, the suggested accounts and their cached social
     proof are read in one Neo4j query, not one for the suggestions and another for the proof."""
-    viewer, *follows = (api.sign_up() for _ in range(4))
-    accounts = [api.sign_up() for _ in range(2)]
-    for follow in follows:
-        api.follow(viewer, follow)
-        for account in accounts:
-            api.follow(follow, account)
+    viewer, follows, accounts = everyone_follows(api, follows=3, accounts=2)
     api.data(WHO_TO_FOLLOW, {"first": 2, "proof": 3}, viewer.token)  # computes and caches the list
     keys = Keys(settings.redis_prefix)
     await redis.delete(*(keys.user(from_global_id(account.id, "User")) for account in [*follows, *accounts]))
