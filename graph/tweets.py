@@ -13,6 +13,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from errors import BadInput, Forbidden, NotFound
+from graph.batches import fill_in_batches
 from graph.lookup import records_by_ids
 from graph.outbox import After, Entry, write
 from graph.pages import fetch_page
@@ -322,17 +323,15 @@ async def replies_page(driver: AsyncDriver, tweet_id: int, after: int | None, li
 
 async def fill_tweet_days(driver: AsyncDriver) -> None:
     """Tweets made before search sliced by day get their day (a migration step; graph/search.py)."""
-    while True:
-        records, _, _ = await driver.execute_query(
-            """
-            MATCH (t:Tweet) WHERE t.day IS NULL
-            WITH t LIMIT 10000
-            SET t.day = right('000000' + toString((t.id / $msDivisor + $epoch) / $dayMs), 6)
-            RETURN count(*) AS filled
-            """,
-            msDivisor=MS_DIVISOR,
-            epoch=EPOCH_MS,
-            dayMs=DAY_MS,
-        )
-        if records[0]["filled"] == 0:
-            return
+    await fill_in_batches(
+        driver,
+        """
+        MATCH (t:Tweet) WHERE t.day IS NULL
+        WITH t LIMIT 10000
+        SET t.day = right('000000' + toString((t.id / $msDivisor + $epoch) / $dayMs), 6)
+        RETURN count(*) AS filled
+        """,
+        msDivisor=MS_DIVISOR,
+        epoch=EPOCH_MS,
+        dayMs=DAY_MS,
+    )

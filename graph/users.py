@@ -8,6 +8,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from errors import Conflict, NotFound
+from graph.batches import fill_in_batches
 from graph.folding import fold
 from graph.follows import reach_of
 from graph.lookup import records_by_ids
@@ -157,33 +158,29 @@ async def fill_name_keys(driver: AsyncDriver, batch: int = 5_000) -> None:
 
 async def fill_reach(driver: AsyncDriver) -> None:
     """Users made before reach was kept get it (a migration step; graph/follows.py keeps it since)."""
-    while True:
-        records, _, _ = await driver.execute_query(
-            f"""
-            MATCH (u:User) WHERE u.reach IS NULL
-            WITH u LIMIT 5000
-            SET u.reach = {reach_of("u")}
-            RETURN count(*) AS filled
-            """
-        )
-        if records[0]["filled"] == 0:
-            return
+    await fill_in_batches(
+        driver,
+        f"""
+        MATCH (u:User) WHERE u.reach IS NULL
+        WITH u LIMIT 5000
+        SET u.reach = {reach_of("u")}
+        RETURN count(*) AS filled
+        """,
+    )
 
 
 async def fill_active_at(driver: AsyncDriver) -> None:
     """Users made before activity was recorded get it: their latest post's time, else their sign-up's
     (a migration step; who-to-follow leaves out accounts inactive for long)."""
-    while True:
-        records, _, _ = await driver.execute_query(
-            """
-            MATCH (u:User) WHERE u.activeAt IS NULL
-            WITH u LIMIT 5000
-            CALL (u) { OPTIONAL MATCH (u)-[:POSTED]->(t:Tweet) RETURN max(t.id) AS latest }
-            SET u.activeAt = $epoch + coalesce(latest, u.id) / $msDivisor
-            RETURN count(*) AS filled
-            """,
-            epoch=EPOCH_MS,
-            msDivisor=MS_DIVISOR,
-        )
-        if records[0]["filled"] == 0:
-            return
+    await fill_in_batches(
+        driver,
+        """
+        MATCH (u:User) WHERE u.activeAt IS NULL
+        WITH u LIMIT 5000
+        CALL (u) { OPTIONAL MATCH (u)-[:POSTED]->(t:Tweet) RETURN max(t.id) AS latest }
+        SET u.activeAt = $epoch + coalesce(latest, u.id) / $msDivisor
+        RETURN count(*) AS filled
+        """,
+        epoch=EPOCH_MS,
+        msDivisor=MS_DIVISOR,
+    )
