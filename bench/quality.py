@@ -71,6 +71,21 @@ def score(ranked: Mapping[int, Sequence[int]], hidden: Mapping[int, set[int]], k
     )
 
 
+def sample_users(users: Sequence[tuple[int, int, int]], held_out: bool, count: int, rng: random.Random) -> list[int]:
+    """`count` users (user, following, followers) with a tenth of their follows to hide, from the
+    held-out half or the other."""
+    eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING and is_held_out(user) == held_out]
+    return rng.sample(eligible, min(count, len(eligible)))
+
+
+def hidden_by_user(edges: Iterable[Edge]) -> dict[int, set[int]]:
+    """Each follower's hidden followees."""
+    hidden: dict[int, set[int]] = {}
+    for edge in edges:
+        hidden.setdefault(edge.follower, set()).add(edge.followee)
+    return hidden
+
+
 def choose_hidden(follows: Mapping[int, Sequence[Edge]], rng: random.Random) -> list[Edge]:
     """A tenth (at least one) of each user's follows, drawn at random."""
     return [
@@ -173,12 +188,9 @@ async def who_to_follow_quality(
     whoToFollow (`recommend`, when given) on the same `sample` users and hidden follows, while they are hidden.
     `forget` drops cached suggestions: the edges change behind the app's back, so its caches of
     the sampled users are dropped once they are hidden and again once they are back."""
-    eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING and is_held_out(user)]
-    follows = await follows_of(neo4j, rng.sample(eligible, min(sample, len(eligible))))
+    follows = await follows_of(neo4j, sample_users(users, True, sample, rng))
     hidden_edges = choose_hidden(follows, rng)
-    hidden: dict[int, set[int]] = {}
-    for edge in hidden_edges:
-        hidden.setdefault(edge.follower, set()).add(edge.followee)
+    hidden = hidden_by_user(hidden_edges)
     followers = {user: count for user, _, count in users}
     for edge in hidden_edges:
         followers[edge.followee] -= 1

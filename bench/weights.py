@@ -26,14 +26,15 @@ from sklearn.linear_model import LogisticRegression
 
 from bench.quality import (
     K,
+    Quality,
     choose_hidden,
     follows_of,
     friends_of_friends,
+    hidden_by_user,
     hidden_follows,
-    is_held_out,
-    ndcg_at,
     ranked_by,
-    recall_at,
+    sample_users,
+    score,
 )
 from bench.suite import bench_clients, degrees
 from graph.follows import following_newest_first
@@ -51,7 +52,6 @@ HAND_SET = {
     "popularity": 0.3,
     "idle": -0.5,
 }
-MIN_FOLLOWING = 10
 CONCURRENCY = 4
 
 
@@ -115,29 +115,19 @@ def top(sample: Sample, now_ms: int, weights: dict[str, float]) -> list[int]:
     return [c.user_id for c in suggestions.ranked(sample.exact(kept), now_ms, weights)[:K]]
 
 
-def measure(ranked: dict[int, Sequence[int]], data: dict[int, Sample]) -> dict[str, float]:
+def measure(ranked: dict[int, Sequence[int]], data: dict[int, Sample]) -> Quality:
     """Mean NDCG@K and recall@K of these rankings against each user's hidden follows."""
-    return {
-        "ndcg": float(np.mean([ndcg_at(ranked[user], sample.hidden) for user, sample in data.items()])),
-        "recall": float(np.mean([recall_at(ranked[user], sample.hidden) for user, sample in data.items()])),
-    }
-
-
-def sample_users(users: Sequence[tuple[int, int, int]], held_out: bool, rng: random.Random) -> list[int]:
-    eligible = [user for user, following, _ in users if following >= MIN_FOLLOWING and is_held_out(user) == held_out]
-    return rng.sample(eligible, min(USERS, len(eligible)))
+    return score(ranked, {user: sample.hidden for user, sample in data.items()})
 
 
 async def run_weights() -> None:
     rng = random.Random(29)
     async with bench_clients() as clients:
         users = await degrees(clients)
-        train, test = sample_users(users, False, rng), sample_users(users, True, rng)
+        train, test = sample_users(users, False, USERS, rng), sample_users(users, True, USERS, rng)
         follows = await follows_of(clients.neo4j, train + test)
         edges = choose_hidden(follows, rng)
-        hidden: dict[int, set[int]] = {}
-        for edge in edges:
-            hidden.setdefault(edge.follower, set()).add(edge.followee)
+        hidden = hidden_by_user(edges)
         now_ms = int(time.time() * 1000)
         async with hidden_follows(clients.neo4j, edges, forget=nothing):
             data = await gather(clients, hidden, now_ms)
