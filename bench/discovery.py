@@ -4,7 +4,9 @@ trending, and whoToFollow cached and uncached.
 
 A moderate rate is half of what the API serves one request at a time (its median service time,
 measured first), and at most RATE: a latency measured beyond what the server sustains would be
-the queue's, growing with the length of the run.
+the queue's, growing with the length of the run. Uncached whoToFollow drops the viewer's list
+before each request, a step only the httpx driver can take (bench/load.py): its figures carry that
+client's own cost, a few milliseconds, which the `{ __typename }` floor shows for vegeta.
 
 Queries are drawn from the data as users would type them: a word is a random word of a random
 tweet (so frequent words come up as often as they are used; the most common ones, stop words in
@@ -19,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from neo4j import AsyncDriver
 
 from bench.generate import ID_BASE
-from bench.load import Latency, latency_at, service_seconds
+from bench.load import Latency, latency_at, latency_with_step_at, service_seconds
 
 SEARCH_TWEETS = """query($q: String!) { searchTweets(query: $q, first: 20) {
   edges { cursor node { id text createdAt likeCount author { id handle displayName } } }
@@ -28,6 +30,7 @@ SEARCH_USERS = "query($q: String!) { searchUsers(query: $q, first: 8) { edges { 
 TRENDING = "{ trending(first: 10, windowMinutes: 60) { tag count accountCount score } }"
 WHO_TO_FOLLOW = """{ whoToFollow(first: 10) {
   user { id handle displayName } mutualCount reason followedBy(first: 3) { id handle } } }"""
+FLOOR = "{ __typename }"  # the HTTP and GraphQL path alone, measured the same way
 RATE = 50.0  # requests a second at most
 LOAD_SHARE = 0.5  # of the rate served one at a time
 QUERIES = 200  # queries of each kind
@@ -69,7 +72,8 @@ def bodies(query: str, values: list[str]) -> list[dict[str, object]]:
 
 
 async def search_latencies(neo4j: AsyncDriver, base_url: str, tokens: list[str], seconds: float) -> dict[str, Latency]:
-    """searchTweets (a word, a hashtag), searchUsers typeahead and trending, one after the other."""
+    """searchTweets (a word, a hashtag), searchUsers typeahead, trending and the floor (a query that
+    reads nothing), one after the other."""
     rng = random.Random(13)
     content, common = await sample_words(neo4j, rng)
     kinds: dict[str, list[dict[str, object]]] = {
@@ -78,6 +82,7 @@ async def search_latencies(neo4j: AsyncDriver, base_url: str, tokens: list[str],
         "search_hashtag": bodies(SEARCH_TWEETS, await sample_tags(neo4j, rng)),
         "search_users": bodies(SEARCH_USERS, await sample_prefixes(neo4j, rng)),
         "trending": [{"query": TRENDING}],
+        "floor": [{"query": FLOOR}],
     }
     return {kind: await moderate_latency(base_url, tokens, seconds, requests) for kind, requests in kinds.items()}
 
@@ -93,7 +98,9 @@ async def moderate_latency(
     """Latency at a moderate rate: LOAD_SHARE of what one request at a time sustains (the median of
     `requests` after as many uncounted ones), at most RATE."""
     rate = min(RATE, LOAD_SHARE / await service_seconds(base_url, tokens, bodies, before, requests))
-    return await latency_at(base_url, tokens, rate, seconds, bodies=bodies, before=before)
+    if before is None:
+        return await latency_at(base_url, tokens, rate, seconds, bodies=bodies)
+    return await latency_with_step_at(base_url, tokens, rate, seconds, bodies, before)
 
 
 async def suggestion_latency(

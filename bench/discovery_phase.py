@@ -127,6 +127,7 @@ LATENCY_TARGETS: dict[str, tuple[str, int | None]] = {
     "search_hashtag": ("searchTweets, a #hashtag", 20),
     "search_users": ("searchUsers typeahead", 10),
     "trending": ("trending(first: 10, windowMinutes: 60)", 5),
+    "floor": ("{ __typename } (reads nothing)", None),
     "wtf_cached": ("whoToFollow, cached", 5),
     "wtf_uncached_following_200": ("whoToFollow, uncached, following ~200", 50),
     "wtf_uncached_following_5000": ("whoToFollow, uncached, following 5,000+", 50),

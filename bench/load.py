@@ -1,18 +1,24 @@
 """Load on the HTTP API: maximum throughput (wrk, closed loop) and latency at a fixed rate (open loop).
 
-The open-loop driver sends on a fixed schedule whatever the answers do, and measures each
-latency from the request's scheduled time, so a slow server cannot hide its queueing.
+An open-loop driver sends on a fixed schedule whatever the answers do, so a slow server cannot
+hide its queueing. Latency at a rate is vegeta's (Go, installed by scripts/bench.sh), which sends
+each request on time: a Python client on the same two cores adds its own cost and timer lateness
+(on `{ __typename }` at 50/s, httpx measured p50 4.4-4.8 / p99 6.9-7.1 ms where vegeta measured
+2.1-2.5 / 2.9-3.4 ms). Only a measurement that runs a step before each request (latency_with_step_at)
+still drives httpx, and so reads a little high.
 """
 
 import asyncio
+import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +120,44 @@ async def service_seconds(
     return float(np.median(times))
 
 
+VEGETA = os.environ.get("VEGETA", "vegeta")
+
+
+def vegeta_targets(base_url: str, tokens: Sequence[str], bodies: Sequence[Mapping[str, Any]], count: int) -> str:
+    """vegeta's JSON targets, one a line, request i by tokens[i % n] with bodies[i % m]."""
+    return "".join(
+        json.dumps(
+            {
+                "method": "POST",
+                "url": f"{base_url}/graphql",
+                "header": {
+                    "Content-Type": ["application/json"],
+                    "Authorization": [f"Bearer {tokens[index % len(tokens)]}"],
+                },
+                "body": base64.b64encode(json.dumps(bodies[index % len(bodies)]).encode()).decode(),
+            }
+        )
+        + "\n"
+        for index in range(count)
+    )
+
+
+def vegeta_latency(results: Iterable[Mapping[str, Any]], rate: float, warmup: int) -> Latency:
+    """p50 and p99 of vegeta's results (`vegeta encode --to json`, one dict each), past the first
+    `warmup` sent. A failure is a transport error, a status other than 200, or a GraphQL error in
+    the answer; it is timed as long as it took."""
+    latencies: list[float] = []
+    errors = 0
+    for result in results:
+        if result["seq"] < warmup:
+            continue
+        answered = not result["error"] and result["code"] == 200
+        errors += not answered or "errors" in json.loads(base64.b64decode(result["body"]))
+        latencies.append(result["latency"] / 1e6)
+    values = np.array(latencies)
+    return Latency(rate, len(latencies), errors, float(np.percentile(values, 50)), float(np.percentile(values, 99)))
+
+
 async def latency_at(
     base_url: str,
     tokens: list[str],
@@ -121,12 +165,42 @@ async def latency_at(
     seconds: float,
     warmup_seconds: float = 3.0,
     bodies: Sequence[Mapping[str, Any]] = ({"query": QUERY},),
-    before: Callable[[int], Awaitable[None]] | None = None,
 ) -> Latency:
-    """p50 and p99 at a fixed arrival rate (open loop), request i by tokens[i % n] with bodies[i % m]
-    (the home timeline page by default). The first warmup_seconds of requests, while the client
-    opens its connections, are sent at the same rate but not counted. `before(i)`, when given, runs
-    first (say, to drop a cache) and is timed with the request."""
+    """p50 and p99 at a fixed arrival rate (open loop, vegeta), request i by tokens[i % n] with
+    bodies[i % m] (the home timeline page by default). The first warmup_seconds of requests, while
+    the client opens its connections, are sent at the same rate but not counted."""
+    warmup = int(rate * warmup_seconds)
+    targets = vegeta_targets(base_url, tokens, bodies, warmup + int(rate * seconds))
+    attack = await asyncio.create_subprocess_exec(
+        VEGETA,
+        "attack",
+        "-format=json",
+        f"-rate={round(rate * 1000)}/1000s",  # its frequency is a whole number
+        f"-duration={warmup_seconds + seconds:.3f}s",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    results, _ = await attack.communicate(targets.encode())
+    encode = await asyncio.create_subprocess_exec(
+        VEGETA, "encode", "--to", "json", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await encode.communicate(results)
+    if attack.returncode or encode.returncode:
+        raise RuntimeError(f"vegeta failed (attack {attack.returncode}, encode {encode.returncode})")
+    return vegeta_latency(map(json.loads, output.splitlines()), rate, warmup)
+
+
+async def latency_with_step_at(
+    base_url: str,
+    tokens: list[str],
+    rate: float,
+    seconds: float,
+    bodies: Sequence[Mapping[str, Any]],
+    before: Callable[[int], Awaitable[None]],
+    warmup_seconds: float = 3.0,
+) -> Latency:
+    """latency_at's measure with `before(i)` run first (say, to drop a cache) and timed with the
+    request, from its scheduled time: driven by httpx, which vegeta cannot run a step for."""
     latencies: list[float] = []
     errors = 0
     warmup = int(rate * warmup_seconds)
@@ -139,8 +213,7 @@ async def latency_at(
             nonlocal errors
             scheduled = start + index / rate
             await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            if before is not None:
-                await before(index)
+            await before(index)
             headers = {"Authorization": f"Bearer {tokens[index % len(tokens)]}"}
             try:
                 response = await client.post("/graphql", json=bodies[index % len(bodies)], headers=headers)

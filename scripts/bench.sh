@@ -11,6 +11,13 @@ mkdir -p "$CHIRP_STATE/logs" "$CHIRP_STATE/run"
 # Not the CDN edge: nothing here reads media, and the edge's port is the development one.
 "$CHIRP_ROOT/scripts/services.sh" start neo4j redis minio
 command -v wrk >/dev/null || apt_install wrk
+# vegeta, the open-loop client of the latency figures (bench/load.py), built from the Go module proxy.
+export VEGETA=$CHIRP_CACHE/vegeta-12.13.0/vegeta
+if [[ ! -x $VEGETA ]]; then
+  command -v go >/dev/null || die "the benchmark needs Go to build vegeta (https://go.dev/dl/)"
+  log "building vegeta 12.13.0"
+  GOBIN=$(dirname "$VEGETA") go install github.com/tsenart/vegeta/v12@v12.13.0
+fi
 ensure_uv
 cd "$CHIRP_ROOT"
 "${UV[@]}" sync --locked --quiet
