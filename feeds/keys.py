@@ -125,6 +125,10 @@ class Keys:
         """Taken by the worker whose turn it is to rank, so that several workers do not all rank every pass."""
         return f"{self.prefix}trends:{{trends}}:ranking-turn"
 
+    def following(self, user_id: int) -> str:
+        """Whom the user follows, newest first (feeds/record_cache.py), in the slot of their budgets."""
+        return f"{self.prefix}following:{{{user_tag(user_id)}}}"
+
     def suggestions(self, user_id: int) -> str:
         """The user's ranked who-to-follow list (feeds/record_cache.py), in the slot of their budgets."""
         return f"{self.prefix}suggestions:{{{user_tag(user_id)}}}"

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from feeds import events, live, timeline, viewer_acts
 from feeds.keys import Keys
-from feeds.record_cache import suggestions_cache, tweet_cache, user_cache
+from feeds.record_cache import following_cache, suggestions_cache, tweet_cache, user_cache
 from graph.outbox import Entry
 from graph.snowflake import timestamp_ms
 
@@ -33,6 +33,7 @@ class Effects:
     users: list[int] = field(default_factory=list)  # whose cached records go
     acts_of: list[int] = field(default_factory=list)  # viewers whose cached likes and retweets go
     suggestions_of: list[int] = field(default_factory=list)  # viewers whose cached who-to-follow goes
+    following_of: list[int] = field(default_factory=list)  # users whose cached follow list goes
     author_timeline: list[int] = field(default_factory=list)  # [author, tweet]: into the author's timeline now
 
 
@@ -49,6 +50,7 @@ async def relay(redis: Redis, keys: Keys, entries: Sequence[Entry], timeline_cap
         await user_cache(keys.user).invalidate(redis, effects.users)
         await viewer_acts.forget(redis, keys, effects.acts_of)
         await suggestions_cache(keys.suggestions).invalidate(redis, effects.suggestions_of)
+        await following_cache(keys.following).invalidate(redis, effects.following_of)
         await live.tweets_changed(redis, keys, effects.tweets)
         if effects.author_timeline:
             author_id, tweet_id = effects.author_timeline

@@ -85,6 +85,14 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Following:
+    """Whom a user follows, newest follow first, as cached; the id is the user's."""
+
+    id: int
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Suggestions:
     """A viewer's ranked who-to-follow list, as cached; the id is the viewer's."""
 

@@ -19,7 +19,7 @@ from graph import notifications as graph_notifications
 from graph.records import MediaRecord, NotificationRecord, TweetRecord, UserRecord
 from resolvers.auth import Claims, bearer_token, claims_of
 from resolvers.clients import Clients
-from resolvers.hydration import load_flags, load_tweets, load_users
+from resolvers.hydration import load_flags, load_following, load_tweets, load_users
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -170,10 +170,12 @@ class Context:
     @cached_property
     def following(self) -> DataLoader[int, list[int]]:
         """Whom a user follows, newest follow first: read once per request, however many resolvers
-        ask (user search ranks by it, and so do who-to-follow and each of its followedBy)."""
+        ask (user search ranks by it, and so do who-to-follow and each of its followedBy), from the
+        cache when it holds the list."""
 
         async def load(user_ids: list[int]) -> list[list[int]]:
-            return [await follows.following_newest_first(self.neo4j, user_id) for user_id in user_ids]
+            found = await load_following(self.clients, user_ids, self.fresh)
+            return [list(found[user_id].ids) for user_id in user_ids]
 
         return DataLoader(load_fn=load)
 

@@ -15,7 +15,11 @@ async def follow(ctx: Context, followee_id: int) -> int:
         raise BadInput("you cannot follow yourself")
     await spend_action(ctx, Action.FOLLOW)
     followed = Effects(
-        "follow", pair(viewer_id, followee_id), users=[viewer_id, followee_id], suggestions_of=[viewer_id]
+        "follow",
+        pair(viewer_id, followee_id),
+        users=[viewer_id, followee_id],
+        suggestions_of=[viewer_id],
+        following_of=[viewer_id],
     )
     edge_id = ctx.clients.ids.next_id()
     await relay_now(ctx, await follows.follow(ctx.neo4j, viewer_id, followee_id, edge_id, if_changed(ctx, followed)))
@@ -27,7 +31,11 @@ async def unfollow(ctx: Context, followee_id: int) -> int:
     if followee_id == viewer_id:
         raise BadInput("you cannot unfollow yourself")
     unfollowed = Effects(
-        "unfollow", pair(viewer_id, followee_id), users=[viewer_id, followee_id], suggestions_of=[viewer_id]
+        "unfollow",
+        pair(viewer_id, followee_id),
+        users=[viewer_id, followee_id],
+        suggestions_of=[viewer_id],
+        following_of=[viewer_id],
     )
     await relay_now(ctx, await follows.unfollow(ctx.neo4j, viewer_id, followee_id, if_changed(ctx, unfollowed)))
     return followee_id

@@ -17,16 +17,16 @@ from typing import TypeVar
 from redis.exceptions import RedisError
 
 from feeds import viewer_acts
-from feeds.record_cache import RecordCache, tweet_cache, user_cache
+from feeds.record_cache import RecordCache, following_cache, tweet_cache, user_cache
 from feeds.viewer_acts import LIKED, RETWEETED, Acts
-from graph import flags, tweets, users
-from graph.records import Suggestions, TweetRecord, UserRecord
+from graph import flags, follows, tweets, users
+from graph.records import Following, Suggestions, TweetRecord, UserRecord
 from graph.snowflake import first_id_at
 from resolvers.clients import Clients
 
 logger = logging.getLogger("chirp.hydration")
 
-R = TypeVar("R", TweetRecord, UserRecord, Suggestions)
+R = TypeVar("R", TweetRecord, UserRecord, Suggestions, Following)
 
 
 async def cached(
@@ -71,6 +71,18 @@ async def load_tweets(clients: Clients, ids: Sequence[int], fresh: bool) -> dict
 async def load_users(clients: Clients, ids: Sequence[int], fresh: bool) -> dict[int, UserRecord]:
     cache = user_cache(clients.keys.user)
     return await cached(clients, cache, ids, lambda m: users.users_by_ids(clients.neo4j, m), fresh=fresh)
+
+
+async def load_following(clients: Clients, ids: Sequence[int], fresh: bool) -> dict[int, Following]:
+    """Each user's follow list, newest first; dropped on every follow and unfollow of theirs."""
+
+    async def fetch(missing: Sequence[int]) -> dict[int, Following]:
+        return {
+            user_id: Following(user_id, tuple(await follows.following_newest_first(clients.neo4j, user_id)))
+            for user_id in missing
+        }
+
+    return await cached(clients, following_cache(clients.keys.following), ids, fetch, fresh=fresh)
 
 
 async def load_flags(

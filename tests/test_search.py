@@ -12,8 +12,9 @@ import pytest
 from neo4j import AsyncDriver
 
 from graph import search
+from graph.snowflake import EPOCH_MS, MS_DIVISOR
 from resolvers.ids import from_global_id
-from tests.conftest import Account, Api, leaks
+from tests.conftest import Account, Api, RunCounter, leaks
 
 SEARCH_TWEETS = """
 query($q: String!, $first: Int, $after: String, $order: SearchOrder) {
@@ -301,6 +302,38 @@ def test_users_rank_exact_handle_then_followers_with_follows_boosted(api: Api) -
         edge["node"]["id"] for edge in api.data(SEARCH_USERS, {"q": m})["searchUsers"]["edges"]
     ]
     assert len(split) == 3
+
+
+async def test_the_viewers_follow_list_is_cached_until_their_follow_or_unfollow(
+    api: Api, neo4j: AsyncDriver, bolt_runs: RunCounter
+) -> None:
+    """Typeahead boosts the accounts the viewer follows, from their follow list: cached, so a
+    search is one Neo4j query, and dropped by each follow and unfollow of theirs."""
+    m = marker()[:9]
+    exact, popular, plain = api.sign_up(m), api.sign_up(f"{m}p"), api.sign_up(f"{m}q")
+    for _ in range(3):
+        api.follow(api.sign_up(), popular)
+    viewer = api.sign_up()
+    assert handles(api, m, viewer.token) == [exact.handle, popular.handle, plain.handle]  # caches []
+    api.follow(viewer, plain)
+    assert handles(api, m, viewer.token) == [exact.handle, plain.handle, popular.handle]
+    bolt_runs.runs = 0
+    handles(api, m, viewer.token)
+    assert bolt_runs.runs == 1, "the search alone: the follow list came from the cache"
+    # Straight into the graph, as no request would: nothing drops the cached list.
+    viewer_id, popular_id = from_global_id(viewer.id, "User"), from_global_id(popular.id, "User")
+    await neo4j.execute_query(
+        """
+        MATCH (v:User {id: $v}), (p:User {id: $p})
+        CREATE (v)-[:FOLLOWS {key: toString($v) + ':' + toString($p), id: $edgeId}]->(p)
+        """,
+        v=viewer_id,
+        p=popular_id,
+        edgeId=(int(time.time() * 1000) - EPOCH_MS) * MS_DIVISOR,
+    )
+    assert handles(api, m, viewer.token) == [exact.handle, plain.handle, popular.handle], "served from the cache"
+    api.data("mutation($id: ID!) { unfollow(userId: $id) { id } }", {"id": plain.id}, viewer.token)
+    assert handles(api, m, viewer.token) == [exact.handle, popular.handle, plain.handle]
 
 
 async def test_typeahead_reads_the_widest_reach_first(
