@@ -179,7 +179,9 @@ FOLLOWS_PER_ACCOUNT = 50
 
 # Each candidate's followers among the viewer's follows, read from whichever side is cheaper: the
 # candidates' own followers (their sum of followers; a follower count is a degree, read at once) or
-# what the viewer's follows follow (the same for every candidate, so once for all of them).
+# what the viewer's follows follow (the same for every candidate, so once for all of them). Either
+# side counts only the follows in $following: a follow that committed after the list was read (or
+# while a cached list was being dropped) is not in it, and has no place in its order.
 PROOFS = """
 UNWIND $ids AS candidateId
 MATCH (c:User {id: candidateId})
@@ -191,7 +193,7 @@ CALL (candidates, reads) {
   RETURN c.id AS id, y.id AS follower
   UNION ALL
   WITH candidates WHERE reads > $viewerSideReads
-  MATCH (:User {id: $viewerId})-[:FOLLOWS]->(y:User)
+  MATCH (:User {id: $viewerId})-[:FOLLOWS]->(y:User) WHERE y.id IN $following
   CALL (y, candidates) { MATCH (y)-[:FOLLOWS]->(c:User) WHERE c IN candidates RETURN c }
   RETURN c.id AS id, y.id AS follower
 }

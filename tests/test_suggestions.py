@@ -129,6 +129,22 @@ async def test_social_proof_is_the_same_read_from_either_side(
     }
 
 
+@pytest.mark.parametrize("reads_per_follow", [0, 1_000_000], ids=["viewer side", "candidate side"])
+async def test_social_proof_counts_only_the_follows_in_the_list_it_was_given(
+    api: Api, neo4j: AsyncDriver, monkeypatch: pytest.MonkeyPatch, reads_per_follow: int
+) -> None:
+    """A follow that committed after the viewer's list was read (or cached) is not in it: neither
+    side counts it, where the viewer side used to return a follower the list could not order."""
+    people = circle(api)
+    ids = {name: from_global_id(account.id, "User") for name, account in people.items()}
+    monkeypatch.setattr(suggestions, "FOLLOWS_PER_ACCOUNT", reads_per_follow)
+    following = await following_newest_first(neo4j, ids["viewer"])
+    api.follow(people["viewer"], people["y"])  # after the list was read
+    api.follow(people["y"], people["x"])
+    found = await suggestions.proofs(neo4j, ids["viewer"], following, [ids["x"]], 5)
+    assert found == {ids["x"]: suggestions.Proof(3, (ids["c"], ids["b"], ids["a"]))}
+
+
 class TestOneFollowExpanded:
     @pytest.fixture
     def settings(self) -> Iterator[Settings]:
