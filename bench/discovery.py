@@ -108,6 +108,7 @@ async def suggestion_latency(
 ) -> Latency:
     """whoToFollow(first: 10) cycling through the viewers: cached (the uncounted requests that time
     one at a time, one per viewer, fill every cache first), or, with `forget(i)` dropping the cached
-    suggestions of request i's viewer first, computed afresh each time."""
+    suggestions of request i's viewer first, computed afresh each time (from the viewer's follow
+    list, cached apart once read, as it is for anyone who has searched or asked before)."""
     requests = len(tokens) if forget is None else 30
     return await moderate_latency(base_url, tokens, seconds, [{"query": WHO_TO_FOLLOW}], forget, requests)

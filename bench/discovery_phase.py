@@ -51,6 +51,13 @@ async def forget_suggestions(clients: Clients, viewers: list[int]) -> None:
     await clients.redis.delete(*(clients.keys.suggestions(viewer) for viewer in viewers))
 
 
+async def forget_follows(clients: Clients, viewers: list[int]) -> None:
+    """Drops these viewers' cached whoToFollow and follow lists: the quality phase hides and restores
+    their follows straight in Neo4j, behind the app's back."""
+    await forget_suggestions(clients, viewers)
+    await clients.redis.delete(*(clients.keys.following(viewer) for viewer in viewers))
+
+
 async def suggestion_latencies(
     clients: Clients, users: Users, base_url: str, tokens: list[str], seconds: float, rng: random.Random
 ) -> dict[str, Latency]:
@@ -95,7 +102,7 @@ async def discovery_phase(
             users,
             over_http(client, clients) if who_to_follow else None,
             rng,
-            lambda viewers: forget_suggestions(clients, viewers),
+            lambda viewers: forget_follows(clients, viewers),
             quality_users,
         )
     report["quality"] = {name: asdict(value) for name, value in quality.items()}
