@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 
 from bench.visible import CREATE
+from resolvers.ids import from_global_id
 
 SEARCH = """query($q: String!, $after: String) { searchTweets(query: $q, first: 100, after: $after) {
   edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
@@ -80,7 +81,12 @@ async def freshness(
         headers = {"Authorization": f"Bearer {tokens[0]}"}
 
         async def newest() -> None:
-            """Pages back through the run's tweets, newest first, to the first one already seen."""
+            """Pages back through the run's tweets, newest first, past the oldest one returned but not
+            seen yet (or through the first page when every returned one was seen): ids are taken
+            before the commit, so a tweet can become searchable after newer ones, below a page that
+            holds seen tweets."""
+            unseen = [from_global_id(tweet, "Tweet") for tweet in returned if tweet not in seen]
+            oldest_unseen = min(unseen, default=None)
             after = None
             while True:
                 variables = {"q": word, "after": after}
@@ -92,10 +98,10 @@ async def freshness(
                     return
                 page = data["searchTweets"]
                 ids = [edge["node"]["id"] for edge in page["edges"]]
-                reached_seen = any(tweet in seen for tweet in ids)
                 for tweet in ids:
                     seen.setdefault(tweet, now)
-                if reached_seen or not page["pageInfo"]["hasNextPage"]:
+                past_unseen = oldest_unseen is None or not ids or from_global_id(ids[-1], "Tweet") <= oldest_unseen
+                if past_unseen or not page["pageInfo"]["hasNextPage"]:
                     return
                 after = page["pageInfo"]["endCursor"]
 
