@@ -6,7 +6,10 @@ extractor, so those two follow twitter-text's rules here, skipping anything insi
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
+import os
 import re
+import threading
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -57,8 +60,23 @@ async def checked_text(text: str, *, may_be_empty: bool = False) -> ParsedText:
 @cache
 def weighing_process() -> ProcessPoolExecutor:
     """One process, started on first use ("spawn": nothing of this process's threads or sockets
-    is copied into it), that weighs long texts one after the other."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    is copied into it), that weighs long texts one after the other, and ends with the API's."""
+    spawn = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=end_with_parent)
+
+
+def end_with_parent() -> None:
+    """A pool's worker holds both ends of its task queue, so it never reads an end of file: when the
+    API process is killed, it would wait for tasks for ever. It leaves as soon as its parent is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def parse_text(text: str, *, may_be_empty: bool = False) -> ParsedText:

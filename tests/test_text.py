@@ -1,9 +1,18 @@
 """Tweet text rules: weighted length as twitter-text counts it, hashtags and mentions."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from errors import BadInput
 from resolvers.text import parse_text
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -42,3 +51,34 @@ def test_control_characters_are_refused(text: str) -> None:
 
 def test_line_breaks_and_tabs_are_text() -> None:
     assert parse_text("line one\nline two\r\n\tindented").text == "line one\nline two\r\n\tindented"
+
+
+KILLED_WITH_A_WORKER = """
+import asyncio, os, signal
+from resolvers.text import checked_text, weighing_process
+asyncio.run(checked_text("https://example.com/" + "a" * 600))  # long: weighed in the worker
+print(*weighing_process()._processes, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_weighing_worker_ends_when_its_api_process_is_killed() -> None:
+    """Killed, the API cannot stop its worker: the worker sees its parent go and leaves (it used to
+    wait for tasks for ever, and every test run that killed an API left one behind)."""
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WITH_A_WORKER], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    (worker,) = map(int, done.stdout.split())
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
