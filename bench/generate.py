@@ -266,8 +266,8 @@ async def generate(driver: AsyncDriver, shape: Shape, password_hash: str) -> flo
         "likes",
     )
     # Plans cached while the store was empty stay in use until Neo4j sees its statistics diverge (its
-    # log showed such plans dropped 10 and 23 minutes after a load, while the first run measured every
-    # read slower): resample the indexes and drop those plans before anything is measured.
+    # log showed such plans dropped 10 and 23 minutes after a load, while the first run read the graph
+    # about twice as slowly): resample the indexes and drop those plans before anything is measured.
     await driver.execute_query("CALL db.prepareForReplanning(600)")
     await driver.execute_query("CREATE (:BenchShape $shape)", shape={"version": SHAPE_VERSION, **asdict(shape)})
     return time.perf_counter() - started

@@ -120,6 +120,12 @@ async def service_seconds(
     return float(np.median(times))
 
 
+def latency_of(rate: float, latencies_ms: Sequence[float], errors: int) -> Latency:
+    """The figures of one run at a rate: how many were counted, how many failed, p50 and p99."""
+    values = np.array(latencies_ms)
+    return Latency(rate, len(values), errors, float(np.percentile(values, 50)), float(np.percentile(values, 99)))
+
+
 VEGETA = os.environ.get("VEGETA", "vegeta")
 
 
@@ -154,8 +160,7 @@ def vegeta_latency(results: Iterable[Mapping[str, Any]], rate: float, warmup: in
         answered = not result["error"] and result["code"] == 200
         errors += not answered or "errors" in json.loads(base64.b64decode(result["body"]))
         latencies.append(result["latency"] / 1e6)
-    values = np.array(latencies)
-    return Latency(rate, len(latencies), errors, float(np.percentile(values, 50)), float(np.percentile(values, 99)))
+    return latency_of(rate, latencies, errors)
 
 
 async def latency_at(
@@ -223,8 +228,7 @@ async def latency_with_step_at(
             if index < warmup:
                 return
             errors += failed
-            latencies.append(time.perf_counter() - scheduled)
+            latencies.append((time.perf_counter() - scheduled) * 1000)
 
         await asyncio.gather(*(one(index) for index in range(warmup + count)))
-    values = np.array(latencies) * 1000
-    return Latency(rate, count, errors, float(np.percentile(values, 50)), float(np.percentile(values, 99)))
+    return latency_of(rate, latencies, errors)
