@@ -29,7 +29,7 @@ from feeds import suggestions as cached_suggestions
 from feeds.outbox import Effects
 from feeds.record_cache import suggestions_cache
 from graph import suggestions
-from graph.records import Suggestion, Suggestions
+from graph.records import Suggestion, Suggestions, UserRecord
 from graph.snowflake import first_id_at
 from resolvers.clients import Clients
 from resolvers.context import Context
@@ -157,7 +157,16 @@ async def popular_accounts(clients: Clients, now_ms: int) -> list[int]:
     return found
 
 
-async def who_to_follow(ctx: Context, first: int | None) -> list[Suggestion]:
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """A suggestion as whoToFollow shows it: with its user's record and its cached social proof's."""
+
+    suggestion: Suggestion
+    user: UserRecord
+    proof: tuple[UserRecord, ...]  # of suggestion.followed_by, in its order (deleted accounts left out)
+
+
+async def who_to_follow(ctx: Context, first: int | None) -> list[Shown]:
     viewer_id = ctx.viewer()
     size = KEPT if first is None else first
     if not 0 <= size <= KEPT:
@@ -171,23 +180,42 @@ async def who_to_follow(ctx: Context, first: int | None) -> list[Suggestion]:
         clients, suggestions_cache(clients.keys.suggestions), [viewer_id], fetch, ttl_seconds=CACHE_SECONDS
     )
     # An account that opted out since the list was cached leaves it at once: its record, which the
-    # answer shows anyway, says so. The cached social proof of the first `size` is loaded with them,
-    # in the same fetch: followedBy(first: 3) finds those records in the loader.
+    # answer shows anyway, says so. The records of the first `size` suggestions' social proof come
+    # in the same read; those of a suggestion shown in an opted-out one's place, in a second.
     items = found[viewer_id].items
-    proof_ids = [user_id for item in items[:size] for user_id in item.followed_by]
-    records = await ctx.users.load_batch([item.user_id for item in items] + proof_ids)
-    shown = [item for item in items if item.user_id in records and records[item.user_id].discoverable]
-    return shown[:size]
+    records = await ctx.users.load_batch(
+        [item.user_id for item in items] + [user_id for item in items[:size] for user_id in item.followed_by]
+    )
+    shown = [item for item in items if item.user_id in records and records[item.user_id].discoverable][:size]
+    records = records | await ctx.users.load_batch(
+        [user_id for item in shown for user_id in item.followed_by if user_id not in records]
+    )
+    return [
+        Shown(item, records[item.user_id], tuple(records[u] for u in item.followed_by if u in records))
+        for item in shown
+    ]
 
 
-async def followed_by(ctx: Context, suggestion: Suggestion, first: int | None) -> list[int]:
-    """The cached few when they answer `first`; else asked of Neo4j."""
+def known_followers(ctx: Context, shown: Shown, first: int | None) -> tuple[UserRecord, ...] | None:
+    """followedBy(first) from the cached few when they answer it (the usual first: 3, at once);
+    None when Neo4j must be asked (`followers_in_graph`)."""
+    size = proof_size(ctx, first)
+    if size <= len(shown.suggestion.followed_by) or len(shown.suggestion.followed_by) == shown.suggestion.mutual_count:
+        return shown.proof[:size]
+    return None
+
+
+async def followers_in_graph(ctx: Context, shown: Shown, first: int | None) -> list[UserRecord]:
+    user_ids = await ctx.followed_by.load((shown.suggestion.user_id, proof_size(ctx, first)))
+    records = await ctx.users.load_batch(user_ids)
+    return [records[user_id] for user_id in user_ids if user_id in records]
+
+
+def proof_size(ctx: Context, first: int | None) -> int:
     size = PROOF_KEPT if first is None else first
     if not 0 <= size <= ctx.clients.settings.max_page_size:
         raise BadInput(f"first must be between 0 and {ctx.clients.settings.max_page_size}")
-    if size <= len(suggestion.followed_by) or len(suggestion.followed_by) == suggestion.mutual_count:
-        return list(suggestion.followed_by[:size])
-    return list(await ctx.followed_by.load((suggestion.user_id, size)))
+    return size
 
 
 async def dismiss(ctx: Context, user_id: int) -> bool:

@@ -147,4 +147,4 @@ class Query:
         directives=FIRST_ITEMS,
     )
     async def who_to_follow(self, info: ContextInfo, first: int | None = 10) -> list[FollowSuggestion]:
-        return [FollowSuggestion.of(item) for item in await suggestions.who_to_follow(info.context, first)]
+        return [FollowSuggestion.of(shown) for shown in await suggestions.who_to_follow(info.context, first)]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 
 import strawberry
 
-from graph.records import Suggestion
 from resolvers import suggestions
 from schema.directives import ListSize
-from schema.types import ContextInfo, User, load_user
+from schema.types import ContextInfo, User
 
 # A list of `first` items (the argument's default when absent).
 FIRST_ITEMS = [ListSize(slicing_arguments=["first"], require_one_slicing_argument=False)]
@@ -33,22 +33,32 @@ class FollowSuggestion:
         description="How many of the accounts the viewer follows already follow this user."
     )
     reason: SuggestionReason
-    suggestion: strawberry.Private[Suggestion]
+    user: User
+    shown: strawberry.Private[suggestions.Shown]
 
     @classmethod
-    def of(cls, suggestion: Suggestion) -> FollowSuggestion:
+    def of(cls, shown: suggestions.Shown) -> FollowSuggestion:
+        """The user is built with the suggestion: whoToFollow loaded every record it shows."""
         return cls(
-            mutual_count=suggestion.mutual_count, reason=SuggestionReason[suggestion.reason], suggestion=suggestion
+            mutual_count=shown.suggestion.mutual_count,
+            reason=SuggestionReason[shown.suggestion.reason],
+            user=User.of(shown.user),
+            shown=shown,
         )
 
-    @strawberry.field
-    async def user(self, info: ContextInfo) -> User:
-        return await load_user(info, self.suggestion.user_id)
-
     @strawberry.field(
-        description="A few accounts the viewer follows that follow this user (social proof).", directives=FIRST_ITEMS
+        graphql_type=list[User],
+        description="A few accounts the viewer follows that follow this user (social proof).",
+        directives=FIRST_ITEMS,
     )
-    async def followed_by(self, info: ContextInfo, first: int | None = 3) -> list[User]:
-        user_ids = await suggestions.followed_by(info.context, self.suggestion, first)
-        records = await info.context.users.load_batch(user_ids)
-        return [User.of(records[user_id]) for user_id in user_ids if user_id in records]
+    def followed_by(self, info: ContextInfo, first: int | None = 3) -> list[User] | Awaitable[list[User]]:
+        """A plain list when the cached few answer `first`: graphql-core awaits only what is
+        awaitable. With `user` and this field each awaited per suggestion, a cached
+        whoToFollow(first: 10) took 4.7 ms of CPU in process; with neither, 3.0 (floor 0.9)."""
+        known = suggestions.known_followers(info.context, self.shown, first)
+        if known is not None:
+            return [User.of(record) for record in known]
+        return self.followers_in_graph(info, first)
+
+    async def followers_in_graph(self, info: ContextInfo, first: int | None) -> list[User]:
+        return [User.of(record) for record in await suggestions.followers_in_graph(info.context, self.shown, first)]

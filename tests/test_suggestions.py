@@ -249,6 +249,22 @@ def test_opted_out_accounts_leave_at_once(api: Api) -> None:
     assert x.handle in suggested(api, viewer)
 
 
+def test_a_suggestion_shown_in_an_opted_out_ones_place_keeps_its_social_proof(api: Api) -> None:
+    """The first suggestions' proof is read with them; the one that moves up when one of those opts
+    out (from the cached list) has its proof read too."""
+    viewer, first, second = api.sign_up(), api.sign_up(), api.sign_up()
+    follows = [api.sign_up() for _ in range(5)]
+    for n, follow in enumerate(follows):
+        api.follow(viewer, follow)
+        api.follow(follow, first if n < 3 else second)
+    [top] = api.data(WHO_TO_FOLLOW, {"first": 1, "proof": 3}, viewer.token)["whoToFollow"]
+    assert top["user"]["handle"] == first.handle
+    api.data("mutation { updateProfile(input: {discoverable: false}) { discoverable } }", {}, first.token)
+    [moved_up] = api.data(WHO_TO_FOLLOW, {"first": 1, "proof": 3}, viewer.token)["whoToFollow"]
+    assert moved_up["user"]["handle"] == second.handle
+    assert [user["handle"] for user in moved_up["followedBy"]] == [follows[4].handle, follows[3].handle]
+
+
 async def test_inactive_accounts_are_left_out_until_they_post(api: Api, neo4j: AsyncDriver) -> None:
     people = circle(api)
     viewer, x = people["viewer"], people["x"]
