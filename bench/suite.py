@@ -18,7 +18,7 @@ from bench.caches import bytes_per_entry, cold_rebuild
 from bench.discovery_phase import discovery_phase, discovery_rows
 from bench.fanout import fanout_speed
 from bench.floor import floor_rate
-from bench.generate import ID_BASE, Shape, already_generated, generate, wipe
+from bench.generate import ID_BASE, Shape, already_generated, generate, warm_store, wipe
 from bench.load import QUERY, latency_at, max_throughput, register_persisted
 from bench.visible import Visible, post_and_watch, published, subscribed
 from feeds import events
@@ -174,6 +174,7 @@ async def run_suite(shape: Shape, seconds: float, generate_only: bool) -> None:
             report["generate_seconds"] = await generate(clients.neo4j, shape, password_hash)
         if generate_only:
             return
+        report["warm_seconds"] = await warm_store(clients.neo4j)
         await measure(clients, seconds, report)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -247,6 +248,7 @@ async def run_discovery(seconds: float, quality_users: int, who_to_follow: bool)
         if not records:
             raise SystemExit("no bench data set of the current shape: run ./scripts/bench.sh --generate-only first")
         report["shape"] = records[0]["shape"]
+        report["warm_seconds"] = await warm_store(clients.neo4j)
         async with api("hybrid", API_PORT, **UNPROTECTED):
             report["discovery"] = await discovery_phase(
                 clients, await degrees(clients), f"http://127.0.0.1:{API_PORT}", seconds, quality_users, who_to_follow
