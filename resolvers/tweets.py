@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from errors import BadInput
 from feeds.outbox import Effects
-from graph import likes, retweets, tweets
+from graph import likes, retweets, search, tweets
 from graph.outbox import Entry
 from graph.tweets import Deleted
 from resolvers.admission import Action, spend_action
@@ -73,6 +73,7 @@ async def edit_tweet(ctx: Context, tweet_id: int, text: str) -> int:
         after=always(ctx, Effects("changed", tweets=[tweet_id])),
     )
     await relay_now(ctx, recorded)
+    await search.await_searchable(ctx.neo4j)
     return tweet_id
 
 

@@ -7,7 +7,7 @@ from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
 from graph.migrations import apply_migrations
-from graph.search import day_of
+from graph.search import TWEET_INDEX, day_of
 from graph.snowflake import first_id_at
 
 
@@ -17,12 +17,13 @@ async def test_migrations_run_twice(neo4j: AsyncDriver) -> None:
     records, _, _ = await neo4j.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names")
     assert {"user_id", "user_handle_lower", "tweet_id", "media_id"} <= set(records[0]["names"])
     records, _, _ = await neo4j.execute_query(
-        "SHOW FULLTEXT INDEXES YIELD name, state RETURN collect([name, state]) AS indexes"
+        "SHOW FULLTEXT INDEXES YIELD name, state, options"
+        " RETURN collect([name, state, options.indexConfig.`fulltext.eventually_consistent`]) AS indexes"
     )
     indexes = {tuple(i) for i in records[0]["indexes"]}
-    assert {("tweet_search", "ONLINE"), ("user_lookup", "ONLINE")} <= indexes
-    replaced = {"tweet_text", "user_search", "user_typeahead"}
-    assert not {name for name, _ in indexes} & replaced, "the indexes they replace are gone"
+    assert {(TWEET_INDEX, "ONLINE", True), ("user_lookup", "ONLINE", False)} <= indexes
+    replaced = {"tweet_text", "tweet_search", "user_search", "user_typeahead"}
+    assert not {name for name, *_ in indexes} & replaced, "the indexes they replace are gone"
 
 
 async def test_lower_cased_handle_is_unique(neo4j: AsyncDriver, run_id: str) -> None:

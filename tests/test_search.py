@@ -14,6 +14,7 @@ from neo4j import AsyncDriver
 from graph import search
 from graph.snowflake import EPOCH_MS, MS_DIVISOR
 from resolvers.ids import from_global_id
+from resolvers.search_query import parse_tweet_query
 from tests.conftest import Account, Api, RunCounter, leaks
 
 SEARCH_TWEETS = """
@@ -74,8 +75,9 @@ def search_error(api: Api, query: str, document: str = SEARCH_TWEETS) -> str | N
 
 
 @pytest.fixture
-def corpus(api: Api) -> dict[str, Any]:
-    """Two authors; each tweet has the marker, so a search with it sees these tweets only."""
+async def corpus(api: Api, neo4j: AsyncDriver) -> dict[str, Any]:
+    """Two authors; each tweet has the marker, so a search with it sees these tweets only (once the
+    index has them: a new tweet is found within a second, not at once)."""
     m = marker()
     ada, bob = api.sign_up(), api.sign_up()
     tag = f"t{m}"
@@ -85,6 +87,7 @@ def corpus(api: Api) -> dict[str, Any]:
         "b1": api.tweet(bob, f"{m} beta delta #{tag}"),
         "b2": api.tweet(bob, f"{m} gamma tb-x 1/2 .net AND"),
     }
+    await search.await_searchable(neo4j)
     return {"m": m, "tag": tag, "ada": ada, "bob": bob, **tweets}
 
 
@@ -191,20 +194,24 @@ def test_unbalanced_quote_runs_to_the_end(api: Api, corpus: dict[str, Any]) -> N
     assert tweet_ids(api, f'{m} "alpha gamma') == expect(corpus, "a2")
 
 
-def test_retweets_are_not_results_and_replies_are(api: Api, corpus: dict[str, Any]) -> None:
+async def test_retweets_are_not_results_and_replies_are(api: Api, neo4j: AsyncDriver, corpus: dict[str, Any]) -> None:
     m, ada, bob = corpus["m"], corpus["ada"], corpus["bob"]
     api.data("mutation($id: ID!) { retweet(tweetId: $id) { id } }", {"id": corpus["a1"]}, bob.token)
     reply = api.tweet(ada, f"{m} epsilon reply", inReplyToId=corpus["b1"])
+    await search.await_searchable(neo4j)
     assert tweet_ids(api, f"from:{bob.handle}") == expect(corpus, "b1", "b2")
     assert tweet_ids(api, f"{m} epsilon") == [reply]
     assert tweet_ids(api, f"from:{ada.handle} -alpha") == [reply]
 
 
-def test_new_edited_and_deleted_tweets_are_found_at_once(api: Api) -> None:
+def test_a_new_tweet_is_found_within_a_second_and_edits_and_deletes_at_once(api: Api) -> None:
     m = marker()
     author = api.sign_up()
     tweet = api.tweet(author, f"{m} first words")
-    assert tweet_ids(api, f"{m} first") == [tweet]
+    posted = time.monotonic()
+    while tweet_ids(api, f"{m} first") != [tweet]:
+        assert time.monotonic() - posted < 1.0, "not found within a second of createTweet's answer"
+        time.sleep(0.01)
     api.data(
         "mutation($input: EditTweetInput!) { editTweet(input: $input) { id } }",
         {"input": {"id": tweet, "text": f"{m} second words"}},
@@ -217,11 +224,44 @@ def test_new_edited_and_deleted_tweets_are_found_at_once(api: Api) -> None:
     assert tweet_ids(api, f"from:{author.handle}") == []
 
 
-def test_top_ranks_engagement_against_age(api: Api) -> None:
+async def test_awaiting_the_index_makes_a_change_exact(api: Api, neo4j: AsyncDriver) -> None:
+    """The index is updated off the commit path: right after a change commits, the old words
+    often still find the tweet; once `await_searchable` returns (as editTweet waits for it), never."""
+    m = marker()
+    tweet_id = from_global_id(api.tweet(api.sign_up(), f"{m} okapi"), "Tweet")
+    await search.await_searchable(neo4j)
+    words = ["okapi", "giraffe"]
+    stale = {"without the wait": 0, "with it": 0}
+    for n in range(1, 41):
+        waits = n % 2 == 0
+        old, new = words[(n - 1) % 2], words[n % 2]
+        await neo4j.execute_query("MATCH (t:Tweet {id: $id}) SET t.text = $text", id=tweet_id, text=f"{m} {new}")
+        if waits:
+            await search.await_searchable(neo4j)
+        page = await search.tweets_page(
+            neo4j, parse_tweet_query(f"{m} {old}"), "LATEST", None, 5, int(time.time() * 1000)
+        )
+        stale["with it" if waits else "without the wait"] += tweet_id in [found for _, found in page.items]
+        await search.await_searchable(neo4j)
+    assert stale["with it"] == 0
+    assert stale["without the wait"] > 0, "the index was never behind: this test shows nothing"
+
+
+def test_a_deleted_tweet_is_not_found_even_before_the_index_drops_it(api: Api) -> None:
+    m = marker()
+    author = api.sign_up()
+    for n in range(20):
+        tweet = api.tweet(author, f"{m} number {n}")
+        api.data("mutation($id: ID!) { deleteTweet(id: $id) { id } }", {"id": tweet}, author.token)
+        assert tweet_ids(api, m) == [], f"deleted tweet {n} was found"
+
+
+async def test_top_ranks_engagement_against_age(api: Api, neo4j: AsyncDriver) -> None:
     m = marker()
     author, fans = api.sign_up(), [api.sign_up() for _ in range(3)]
     liked = api.tweet(author, f"{m} liked")
     newer = api.tweet(author, f"{m} newer")
+    await search.await_searchable(neo4j)
     for fan in fans:
         api.data("mutation($id: ID!) { like(tweetId: $id) { id } }", {"id": liked}, fan.token)
     assert tweet_ids(api, m, "TOP") == [liked, newer]
@@ -230,10 +270,11 @@ def test_top_ranks_engagement_against_age(api: Api) -> None:
 
 
 @pytest.mark.parametrize("order", ["LATEST", "TOP"])
-def test_pages_have_no_gap_and_no_repeat(api: Api, order: str) -> None:
+async def test_pages_have_no_gap_and_no_repeat(api: Api, neo4j: AsyncDriver, order: str) -> None:
     m = marker()
     author, fan = api.sign_up(), api.sign_up()
     made = [api.tweet(author, f"{m} number {n}") for n in range(7)]
+    await search.await_searchable(neo4j)
     api.data("mutation($id: ID!) { like(tweetId: $id) { id } }", {"id": made[2]}, fan.token)
     whole = tweet_ids(api, m, order)
     assert sorted(whole) == sorted(made)
@@ -243,6 +284,7 @@ def test_pages_have_no_gap_and_no_repeat(api: Api, order: str) -> None:
     first_page = api.data(SEARCH_TWEETS, {"q": m, "first": 3, "order": order})["searchTweets"]
     cursor = first_page["pageInfo"]["endCursor"]
     later = api.tweet(author, f"{m} number 7")  # as relevant as the others, and newer
+    await search.await_searchable(neo4j)
     rest = api.data(SEARCH_TWEETS, {"q": m, "first": 50, "after": cursor, "order": order})["searchTweets"]
     assert [edge["node"]["id"] for edge in rest["edges"]] == whole[3:], "a new tweet shifts nothing after a cursor"
     assert later in tweet_ids(api, m, order)
@@ -375,6 +417,7 @@ async def test_latest_reads_back_through_slices_of_days(api: Api, neo4j: AsyncDr
         await neo4j.execute_query(
             "MATCH (t:Tweet {id: $id}) SET t.day = $day", id=from_global_id(tweet, "Tweet"), day=f"{today - age:06d}"
         )
+    await search.await_searchable(neo4j)
     newest_first = made[::-1]
     assert tweet_ids(api, m) == newest_first
     for size in (1, 2, 3, 4):
