@@ -38,7 +38,7 @@ from bench.quality import (
 )
 from bench.suite import bench_clients, degrees
 from graph.follows import following_newest_first
-from graph.suggestions import Candidate, proofs
+from graph.suggestions import Candidate, Proof, proofs
 from resolvers import suggestions
 from resolvers.clients import Clients
 
@@ -46,6 +46,7 @@ USERS = 1000  # of each half
 # The first release's weights, set by hand: the baseline the learnt ones had to beat.
 HAND_SET = {
     "mutual": 1.0,
+    "closeness": 0.0,  # came later
     "follows_you": 1.0,
     "interactions": 0.7,
     "shared_tags": 0.5,
@@ -58,11 +59,11 @@ CONCURRENCY = 4
 @dataclasses.dataclass(frozen=True)
 class Sample:
     candidates: list[Candidate]  # as the sources count them
-    exact_mutual: dict[int, int]
+    proofs: dict[int, Proof]  # their exact counts
     hidden: set[int]
 
     def exact(self, chosen: Sequence[Candidate]) -> list[Candidate]:
-        return [dataclasses.replace(c, mutual=self.exact_mutual[c.user_id]) for c in chosen]
+        return suggestions.exactly(chosen, self.proofs)
 
 
 async def gather(clients: Clients, hidden: dict[int, set[int]], now_ms: int) -> dict[int, Sample]:
@@ -76,8 +77,7 @@ async def gather(clients: Clients, hidden: dict[int, set[int]], now_ms: int) -> 
             following = await following_newest_first(clients.neo4j, user)
             found = await suggestions.candidates(clients, user, following, popular, now_ms)
             counted = await proofs(clients.neo4j, user, following, [c.user_id for c in found], 0)
-            exact = {user_id: proof.mutual_count for user_id, proof in counted.items()}
-            return user, Sample(found, exact, hidden[user])
+            return user, Sample(found, counted, hidden[user])
 
     return dict(await asyncio.gather(*(one(user) for user in hidden)))
 

@@ -5,7 +5,8 @@ Candidates come from four sources, each bounded so that a viewer following 5,000
 about what one following 200 does:
 - friends of friends: the viewer's follows they interact with most (likes, retweets and replies
   among their latest acts) and those followed most recently, at most `expand` of them, each
-  expanded through its `per_seed` newest follows; `mutual` counts the seeds that follow a candidate;
+  expanded through its `per_seed` newest follows; `mutual` counts the seeds that follow a candidate,
+  and `closeness` weighs each by how selective it is (Adamic-Adar: 1 / ln(2 + what it follows));
 - accounts that follow the viewer, who does not follow them back (the newest);
 - authors of recent tweets with the hashtags the viewer used most lately;
 - popular accounts active lately (for a new user, the only source; `popular_active`).
@@ -38,12 +39,16 @@ class Bounds:
 class Candidate:
     user_id: int
     mutual: int  # seeds following the candidate
+    closeness: float  # the same seeds, each counting 1 / ln(2 + the number it follows)
     follows_viewer: bool
     shared_tags: int
     interactions: int  # the viewer's acts on the candidate's tweets
     followers: int
     active_at_ms: int
 
+
+# A seed's share of a candidate's closeness: one that follows few accounts says more by following it.
+CLOSENESS_OF_SEED = "1.0 / log(2 + out)"
 
 # Whether c may be suggested to v. The viewer's follows come as a list parameter, which Cypher
 # turns into a set; the viewer's dismissals within the memory are read once, up front.
@@ -84,20 +89,21 @@ CALL (acted) {{
 CALL (v, seeds, dismissed) {{
   CALL (v, seeds, dismissed) {{
     UNWIND seeds AS x
-    CALL (x) {{  // its newest perSeed follows: all of them, unsorted, when it has no more
-      WITH x WHERE COUNT {{ (x)-[:FOLLOWS]->() }} <= $perSeed
-      MATCH (x)-[:FOLLOWS]->(c:User) RETURN c
+    WITH v, dismissed, x, COUNT {{ (x)-[:FOLLOWS]->() }} AS out
+    CALL (x, out) {{  // its newest perSeed follows: all of them, unsorted, when it has no more
+      WITH x WHERE out <= $perSeed
+      MATCH (x)-[:FOLLOWS]->(c) RETURN c
       UNION ALL
-      WITH x WHERE COUNT {{ (x)-[:FOLLOWS]->() }} > $perSeed
-      MATCH (x)-[g:FOLLOWS]->(c:User) RETURN c ORDER BY g.id DESC LIMIT $perSeed
+      WITH x WHERE out > $perSeed
+      MATCH (x)-[g:FOLLOWS]->(c) RETURN c ORDER BY g.id DESC LIMIT $perSeed
     }}
-    WITH v, dismissed, c, count(*) AS mutual ORDER BY mutual DESC
+    WITH v, dismissed, c, count(*) AS mutual, sum({CLOSENESS_OF_SEED}) AS closeness ORDER BY closeness DESC
     WHERE {ELIGIBLE}
-    RETURN c, mutual, 0 AS followsViewer, 0 AS tags LIMIT $perSource
+    RETURN c, mutual, closeness, 0 AS followsViewer, 0 AS tags LIMIT $perSource
     UNION ALL
     CALL (v) {{ MATCH (c:User)-[g:FOLLOWS]->(v) RETURN c ORDER BY g.id DESC LIMIT $perSource * 4 }}
     WITH v, dismissed, c WHERE {ELIGIBLE}
-    RETURN c, 0 AS mutual, 1 AS followsViewer, 0 AS tags LIMIT $perSource
+    RETURN c, 0 AS mutual, 0.0 AS closeness, 1 AS followsViewer, 0 AS tags LIMIT $perSource
     UNION ALL
     CALL (v) {{ MATCH (v)-[:POSTED]->(mine:Tweet) RETURN mine ORDER BY mine.id DESC LIMIT $acts }}
     MATCH (mine)-[:TAGGED]->(h:Hashtag)
@@ -106,17 +112,19 @@ CALL (v, seeds, dismissed) {{
     WITH v, dismissed, other.authorId AS author, count(DISTINCT h) AS tags
     MATCH (c:User {{id: author}})
     WHERE {ELIGIBLE}
-    RETURN c, 0 AS mutual, 0 AS followsViewer, tags ORDER BY tags DESC LIMIT $perSource
+    RETURN c, 0 AS mutual, 0.0 AS closeness, 0 AS followsViewer, tags ORDER BY tags DESC LIMIT $perSource
     UNION ALL
     UNWIND $popular AS popularId
     MATCH (c:User {{id: popularId}})
     WHERE {ELIGIBLE}
-    RETURN c, 0 AS mutual, 0 AS followsViewer, 0 AS tags
+    RETURN c, 0 AS mutual, 0.0 AS closeness, 0 AS followsViewer, 0 AS tags
   }}
-  RETURN c, max(mutual) AS mutual, max(followsViewer) AS followsViewer, max(tags) AS tags
+  RETURN c, max(mutual) AS mutual, max(closeness) AS closeness, max(followsViewer) AS followsViewer,
+         max(tags) AS tags
 }}
 // One row: a record per candidate would cost the driver more than the query does.
-RETURN collect([c.id, mutual, followsViewer, tags, coalesce([pair IN acted WHERE pair[0] = c.id | pair[1]][0], 0),
+RETURN collect([c.id, mutual, closeness, followsViewer, tags,
+                coalesce([pair IN acted WHERE pair[0] = c.id | pair[1]][0], 0),
                 COUNT {{ (c)<-[:FOLLOWS]-() }}, c.activeAt]) AS candidates
 """
 
@@ -146,8 +154,10 @@ async def candidates(
         routing_="r",
     )
     return [
-        Candidate(user_id, mutual, follows_viewer == 1, tags, interactions, followers, active_at_ms)
-        for user_id, mutual, follows_viewer, tags, interactions, followers, active_at_ms in records[0]["candidates"]
+        Candidate(user_id, mutual, closeness, follows_viewer == 1, tags, interactions, followers, active_at_ms)
+        for user_id, mutual, closeness, follows_viewer, tags, interactions, followers, active_at_ms in records[0][
+            "candidates"
+        ]
     ]
 
 
@@ -171,6 +181,7 @@ async def popular_active(driver: AsyncDriver, active_since_ms: int, limit: int) 
 class Proof:
     mutual_count: int  # every account the viewer follows that follows this one
     followed_by: tuple[int, ...]  # the first of them, the viewer's newest follows first
+    closeness: float = 0.0  # Candidate.closeness over all of them
 
 
 # What one of the viewer's follows follows, about: reading the candidates' followers costs their
@@ -182,22 +193,23 @@ FOLLOWS_PER_ACCOUNT = 50
 # what the viewer's follows follow (the same for every candidate, so once for all of them). Either
 # side counts only the follows in $following: a follow that committed after the list was read (or
 # while a cached list was being dropped) is not in it, and has no place in its order.
-PROOFS = """
+PROOFS = f"""
 UNWIND $ids AS candidateId
-MATCH (c:User {id: candidateId})
-WITH collect(c) AS candidates, sum(COUNT { (c)<-[:FOLLOWS]-() }) AS reads
-CALL (candidates, reads) {
+MATCH (c:User {{id: candidateId}})
+WITH collect(c) AS candidates, sum(COUNT {{ (c)<-[:FOLLOWS]-() }}) AS reads
+CALL (candidates, reads) {{
   WITH candidates WHERE reads <= $viewerSideReads
   UNWIND candidates AS c
-  MATCH (y:User)-[:FOLLOWS]->(c) WHERE y.id IN $following
-  RETURN c.id AS id, y.id AS follower
+  MATCH (y)-[:FOLLOWS]->(c) WHERE y.id IN $following
+  RETURN c.id AS id, y
   UNION ALL
   WITH candidates WHERE reads > $viewerSideReads
-  MATCH (:User {id: $viewerId})-[:FOLLOWS]->(y:User) WHERE y.id IN $following
-  CALL (y, candidates) { MATCH (y)-[:FOLLOWS]->(c:User) WHERE c IN candidates RETURN c }
-  RETURN c.id AS id, y.id AS follower
-}
-RETURN id, collect(follower) AS mutual
+  MATCH (:User {{id: $viewerId}})-[:FOLLOWS]->(y) WHERE y.id IN $following
+  CALL (y, candidates) {{ MATCH (y)-[:FOLLOWS]->(c) WHERE c IN candidates RETURN c }}
+  RETURN c.id AS id, y
+}}
+WITH id, y, COUNT {{ (y)-[:FOLLOWS]->() }} AS out
+RETURN id, collect(y.id) AS mutual, sum({CLOSENESS_OF_SEED}) AS closeness
 """
 
 
@@ -219,7 +231,11 @@ async def proofs(
     )
     position = {user_id: index for index, user_id in enumerate(following)}
     found = {
-        record["id"]: Proof(len(record["mutual"]), tuple(sorted(record["mutual"], key=position.__getitem__)[:first]))
+        record["id"]: Proof(
+            len(record["mutual"]),
+            tuple(sorted(record["mutual"], key=position.__getitem__)[:first]),
+            record["closeness"],
+        )
         for record in records
     }
     return {user_id: found.get(user_id, Proof(0, ())) for user_id in user_ids}

@@ -2,13 +2,14 @@
 
 A candidate's score is a weighted sum of its features (`features`):
 - mutual: ln(1 + seeds, the viewer's closest follows, that follow it), Twitter's circle of trust;
+- closeness: ln(1 + the same seeds, each weighed by how few accounts it follows), Adamic-Adar;
 - follows_you: 1 when it follows the viewer, who does not follow back;
 - interactions: ln(1 + the viewer's recent likes, retweets and replies of its tweets);
 - shared_tags: the hashtags of the viewer's latest tweets it posts about;
 - popularity: log10(1 + followers);
 - idle: the share of the inactivity limit since it last posted.
-The KEPT best are then ranked again with exact mutual counts (the social proof counts them; the
-sources' own are bounded). WEIGHTS were learnt by logistic regression on held-out follows of the
+The KEPT best are then ranked again with exact mutual counts and closeness (the social proof counts
+them; the sources' own are bounded). WEIGHTS were learnt by logistic regression on held-out follows of the
 bench data (`./scripts/bench.sh weights`, bench/weights.py, which also scores them on other users
 beside the weights in use and plain friends-of-friends).
 The reason shown is the source whose term gave the most, or POPULAR when none gave. The list is
@@ -49,24 +50,38 @@ def bounds(expand: int) -> suggestions.Bounds:
 
 
 # The reasons of the sources that find candidates by a feature; POPULAR is the rest's (cold start).
-REASONS = {"FOLLOWED_BY_FOLLOWS": "mutual", "FOLLOWS_YOU": "follows_you", "SHARED_INTERESTS": "shared_tags"}
+REASONS = {
+    "FOLLOWED_BY_FOLLOWS": ("mutual", "closeness"),
+    "FOLLOWS_YOU": ("follows_you",),
+    "SHARED_INTERESTS": ("shared_tags",),
+}
 # Which way each feature may move a score: fitting never lets interactions lower one, say.
-SIGNS = {"mutual": 1, "follows_you": 1, "interactions": 1, "shared_tags": 1, "popularity": 1, "idle": -1}
+SIGNS = {
+    "mutual": 1,
+    "closeness": 1,
+    "follows_you": 1,
+    "interactions": 1,
+    "shared_tags": 1,
+    "popularity": 1,
+    "idle": -1,
+}
 # Learnt (bench/weights.py); on the bench data interactions and popularity add nothing that mutual
 # follows do not already say, so they weigh 0, and popularity only orders equals (`ranked`).
 WEIGHTS = {
     "mutual": 1.0,
-    "follows_you": 0.179,
+    "closeness": 1.061,
+    "follows_you": 0.299,
     "interactions": 0.0,
-    "shared_tags": 0.106,
+    "shared_tags": 0.173,
     "popularity": 0.0,
-    "idle": -0.056,
+    "idle": -0.048,
 }
 
 
 def features(candidate: suggestions.Candidate, now_ms: int) -> dict[str, float]:
     return {
         "mutual": math.log1p(candidate.mutual),
+        "closeness": math.log1p(candidate.closeness),
         "follows_you": 1.0 if candidate.follows_viewer else 0.0,
         "interactions": math.log1p(candidate.interactions),
         "shared_tags": float(candidate.shared_tags),
@@ -82,7 +97,9 @@ def score(candidate: suggestions.Candidate, now_ms: int, weights: dict[str, floa
 def reason(candidate: suggestions.Candidate, now_ms: int) -> str:
     """The source whose term gave the most (the first listed on a tie); POPULAR when none gave."""
     given = features(candidate, now_ms)
-    terms = {name: WEIGHTS[feature] * given[feature] for name, feature in REASONS.items()}
+    terms = {
+        name: sum(WEIGHTS[feature] * given[feature] for feature in features_of) for name, features_of in REASONS.items()
+    }
     best = max(terms, key=terms.__getitem__)
     return best if terms[best] > 0 else "POPULAR"
 
@@ -136,11 +153,21 @@ async def exactly_ranked(
     kept: Sequence[suggestions.Candidate],
     now_ms: int,
 ) -> tuple[dict[int, suggestions.Proof], list[suggestions.Candidate]]:
-    """The kept candidates' social proof, and their order again with the exact mutual counts that
-    the proofs count anyway (the candidates' own are bounded: seeds expanded, follows read of each)."""
+    """The kept candidates' social proof, and their order again with the exact mutual counts and
+    closeness that the proofs count anyway (the candidates' own are bounded: seeds expanded, follows
+    read of each)."""
     proofs = await suggestions.proofs(clients.neo4j, viewer_id, following, [c.user_id for c in kept], PROOF_KEPT)
-    exact = [dataclasses.replace(c, mutual=proofs[c.user_id].mutual_count) for c in kept]
-    return proofs, ranked(exact, now_ms)
+    return proofs, ranked(exactly(kept, proofs), now_ms)
+
+
+def exactly(
+    candidates: Sequence[suggestions.Candidate], proofs: dict[int, suggestions.Proof]
+) -> list[suggestions.Candidate]:
+    """The candidates with the mutual counts and closeness of their proofs."""
+    return [
+        dataclasses.replace(c, mutual=proofs[c.user_id].mutual_count, closeness=proofs[c.user_id].closeness)
+        for c in candidates
+    ]
 
 
 async def popular_accounts(clients: Clients, now_ms: int) -> list[int]:

@@ -10,7 +10,7 @@ import pytest
 from bench.generate import HEAVY_FOLLOWING, Shape, communities, follow_edges, weighted_pick, zipf
 from bench.quality import Edge, choose_hidden, ndcg_at, popular_for, recall_at, score
 from bench.weights import Sample, fit
-from graph.suggestions import Candidate
+from graph.suggestions import Candidate, Proof
 
 
 def test_recall_counts_the_hidden_follows_found_in_the_first_k() -> None:
@@ -87,6 +87,7 @@ def test_fitting_leaves_out_a_feature_against_its_sign() -> None:
         Candidate(
             user_id=i,
             mutual=rng.randint(2, 6) if i % 2 == 0 else rng.randint(0, 3),
+            closeness=0.0,
             follows_viewer=False,
             shared_tags=0,
             interactions=0 if i % 2 == 0 else rng.randint(1, 5),
@@ -96,5 +97,6 @@ def test_fitting_leaves_out_a_feature_against_its_sign() -> None:
         for i in range(400)
     ]
     hidden = {c.user_id for c in candidates if c.user_id % 2 == 0}
-    weights = fit({1: Sample(candidates, {c.user_id: c.mutual for c in candidates}, hidden)}, now_ms)
+    proofs = {c.user_id: Proof(c.mutual, ()) for c in candidates}
+    weights = fit({1: Sample(candidates, proofs, hidden)}, now_ms)
     assert (weights["mutual"], weights["interactions"]) == (1.0, 0.0)

@@ -6,6 +6,7 @@ The test database is shared: a test checks the accounts it made, never the whole
 accounts of other tests may fill the rest).
 """
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -77,6 +78,25 @@ def test_friends_of_friends_with_mutual_count_and_social_proof(api: Api) -> None
     assert len(more["followedBy"]) == 3, "asked for more than are cached: found in the graph, all three"
 
 
+def test_follows_that_follow_few_accounts_count_for_more(api: Api) -> None:
+    """Two accounts with the same mutual count: the one followed by the viewer's selective follows
+    (each follows it alone) ranks above the one followed by follows that follow many (Adamic-Adar).
+    The second was made last, so that without closeness the tie would go its way (the more recently
+    active)."""
+    viewer, narrow_pick, broad_pick = api.sign_up(), api.sign_up(), api.sign_up()
+    others = [api.sign_up() for _ in range(10)]
+    for _ in range(2):
+        selective, broad = api.sign_up(), api.sign_up()
+        api.follow(viewer, selective)
+        api.follow(viewer, broad)
+        api.follow(selective, narrow_pick)
+        for account in [broad_pick, *others]:
+            api.follow(broad, account)
+    found = suggested(api, viewer)
+    assert found[narrow_pick.handle]["mutualCount"] == found[broad_pick.handle]["mutualCount"] == 2
+    assert found[narrow_pick.handle]["rank"] < found[broad_pick.handle]["rank"]
+
+
 def test_social_proof_beyond_the_cached_costs_the_same_for_any_number_of_suggestions(
     api: Api, bolt_runs: RunCounter
 ) -> None:
@@ -110,6 +130,15 @@ async def test_cached_suggestions_and_their_proof_come_in_one_fetch(
     assert bolt_runs.runs == 1
 
 
+def closeness(*follow_counts: int) -> float:
+    """Of followers that follow these many accounts each (Adamic-Adar), rounded to compare."""
+    return round(sum(1 / math.log(2 + count) for count in follow_counts), 9)
+
+
+def proofs_of(found: dict[int, suggestions.Proof]) -> dict[int, tuple[int, tuple[int, ...], float]]:
+    return {user: (p.mutual_count, p.followed_by, round(p.closeness, 9)) for user, p in found.items()}
+
+
 @pytest.mark.parametrize("reads_per_follow", [0, 1_000_000], ids=["viewer side", "candidate side"])
 async def test_social_proof_is_the_same_read_from_either_side(
     api: Api, neo4j: AsyncDriver, monkeypatch: pytest.MonkeyPatch, reads_per_follow: int
@@ -121,11 +150,12 @@ async def test_social_proof_is_the_same_read_from_either_side(
     monkeypatch.setattr(suggestions, "FOLLOWS_PER_ACCOUNT", reads_per_follow)
     following = await following_newest_first(neo4j, ids["viewer"])
     found = await suggestions.proofs(neo4j, ids["viewer"], following, [ids["x"], ids["y"], ids["b"], ids["viewer"]], 2)
-    assert found == {
-        ids["x"]: suggestions.Proof(3, (ids["c"], ids["b"])),
-        ids["y"]: suggestions.Proof(1, (ids["a"],)),
-        ids["b"]: suggestions.Proof(1, (ids["a"],)),
-        ids["viewer"]: suggestions.Proof(1, (ids["b"],)),
+    # a follows 3 accounts (x, y, b), b 2 (x, viewer), c 1 (x).
+    assert proofs_of(found) == {
+        ids["x"]: (3, (ids["c"], ids["b"]), closeness(3, 2, 1)),
+        ids["y"]: (1, (ids["a"],), closeness(3)),
+        ids["b"]: (1, (ids["a"],), closeness(3)),
+        ids["viewer"]: (1, (ids["b"],), closeness(2)),
     }
 
 
@@ -142,7 +172,7 @@ async def test_social_proof_counts_only_the_follows_in_the_list_it_was_given(
     api.follow(people["viewer"], people["y"])  # after the list was read
     api.follow(people["y"], people["x"])
     found = await suggestions.proofs(neo4j, ids["viewer"], following, [ids["x"]], 5)
-    assert found == {ids["x"]: suggestions.Proof(3, (ids["c"], ids["b"], ids["a"]))}
+    assert proofs_of(found) == {ids["x"]: (3, (ids["c"], ids["b"], ids["a"]), closeness(3, 2, 1))}
 
 
 class TestOneFollowExpanded:
