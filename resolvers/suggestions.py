@@ -185,7 +185,7 @@ async def popular_accounts(clients: Clients, now_ms: int) -> list[int]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Shown:
+class ShownSuggestion:
     """A suggestion as whoToFollow shows it: with its user's record and its cached social proof's."""
 
     suggestion: Suggestion
@@ -193,7 +193,7 @@ class Shown:
     proof: tuple[UserRecord, ...]  # of suggestion.followed_by, in its order (deleted accounts left out)
 
 
-async def who_to_follow(ctx: Context, first: int | None) -> list[Shown]:
+async def who_to_follow(ctx: Context, first: int | None) -> list[ShownSuggestion]:
     viewer_id = ctx.viewer()
     size = KEPT if first is None else first
     if not 0 <= size <= KEPT:
@@ -218,27 +218,27 @@ async def who_to_follow(ctx: Context, first: int | None) -> list[Shown]:
         [user_id for item in shown for user_id in item.followed_by if user_id not in records]
     )
     return [
-        Shown(item, records[item.user_id], tuple(records[u] for u in item.followed_by if u in records))
+        ShownSuggestion(item, records[item.user_id], tuple(records[u] for u in item.followed_by if u in records))
         for item in shown
     ]
 
 
-def known_followers(ctx: Context, shown: Shown, first: int | None) -> tuple[UserRecord, ...] | None:
-    """followedBy(first) from the cached few when they answer it (the usual first: 3, at once);
-    None when Neo4j must be asked (`followers_in_graph`)."""
-    size = proof_size(ctx, first)
+def known_followers(shown: ShownSuggestion, size: int) -> tuple[UserRecord, ...] | None:
+    """followedBy(first: size) from the cached few when they answer it (the usual first: 3, at
+    once); None when Neo4j must be asked (`followers_in_graph`)."""
     if size <= len(shown.suggestion.followed_by) or len(shown.suggestion.followed_by) == shown.suggestion.mutual_count:
         return shown.proof[:size]
     return None
 
 
-async def followers_in_graph(ctx: Context, shown: Shown, first: int | None) -> list[UserRecord]:
-    user_ids = await ctx.followed_by.load((shown.suggestion.user_id, proof_size(ctx, first)))
+async def followers_in_graph(ctx: Context, shown: ShownSuggestion, size: int) -> list[UserRecord]:
+    user_ids = await ctx.followed_by.load((shown.suggestion.user_id, size))
     records = await ctx.users.load_batch(user_ids)
     return [records[user_id] for user_id in user_ids if user_id in records]
 
 
 def proof_size(ctx: Context, first: int | None) -> int:
+    """followedBy's `first`, checked once for both ways of answering it."""
     size = PROOF_KEPT if first is None else first
     if not 0 <= size <= ctx.clients.settings.max_page_size:
         raise BadInput(f"first must be between 0 and {ctx.clients.settings.max_page_size}")
